@@ -1,0 +1,90 @@
+"""Fashion-MNIST: Zalando clothing images, 1x28x28, 10 classes, 60000 training and 10000 test images.
+
+Batches are float32 images in [-1, 1] (0 -> -1.0, 255 -> 1.0) with int64 labels 0..9. The dataset is looked for
+in this order: the torchvision layout ``data_dir/FashionMNIST/raw/*-ubyte``; the gzipped IDX files of the Debian
+package ``dataset-fashion-mnist`` (decompressed once into that folder); a torchvision download.
+"""
+
+import gzip
+import shutil
+import zlib
+from pathlib import Path
+
+from torchvision import datasets
+
+from .base import atomic_path, corrupt_file
+from .mnist import IDX_FILES, IDXDataModule
+
+SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
+"""Where the Debian package ``dataset-fashion-mnist`` installs the gzipped IDX files."""
+
+
+def gunzip(source: Path, target: Path) -> None:
+    """Decompress ``source`` to ``target`` atomically (concurrent callers never see a partial file).
+
+    Raises:
+        CorruptDatasetError: ``source`` is not a valid, complete gzip file.
+    """
+    try:
+        with atomic_path(target) as temporary, gzip.open(source, "rb") as src, open(temporary, "wb") as dst:
+            shutil.copyfileobj(src, dst, length=1 << 20)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        fix = "reinstall it with `apt-get install --reinstall dataset-fashion-mnist`"
+        raise corrupt_file(source, f"it cannot be decompressed ({error})", fix) from error
+
+
+class FashionMNISTDataModule(IDXDataModule):
+    """Fashion-MNIST; see the module docstring for where the files are looked for.
+
+    Args:
+        data_dir: Root folder; the files go to ``data_dir/FashionMNIST/raw/``.
+        batch_size: Images per batch (per process under DDP).
+        num_workers: Unused (the data is batched in memory); kept for a uniform interface.
+        val_size: Training images held out as the validation split, chosen by a permutation seeded with ``seed``.
+        image_size: Height and width to resize to once at setup; None keeps 28.
+        seed: Seed of the validation split and of the shuffling order.
+        download: Download the dataset if it is found nowhere on disk (needs internet access).
+        train_subset: Use only the first N training images after the split.
+        system_dir: Folder of the Debian package's gzipped IDX files.
+    """
+
+    dataset_cls = datasets.FashionMNIST
+    name = "Fashion-MNIST"
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 64,
+        num_workers: int = 0,
+        val_size: int = 5000,
+        image_size: int | None = None,
+        seed: int = 0,
+        download: bool = True,
+        train_subset: int | None = None,
+        system_dir: str = SYSTEM_DIR,
+    ) -> None:
+        super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
+        self.system_dir = system_dir
+
+    def fetch_local(self) -> bool:
+        """Decompress the Debian package's files into :attr:`raw_dir` if all four are installed."""
+        sources = [Path(self.system_dir) / f"{name}.gz" for name in IDX_FILES]
+        if not all(source.is_file() for source in sources):
+            return False
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        for source, name in zip(sources, IDX_FILES):
+            gunzip(source, self.raw_dir / name)
+        return True
+
+    def searched_dirs(self) -> list[Path]:
+        """The torchvision folder and the Debian package's folder."""
+        return [self.raw_dir, Path(self.system_dir)]
+
+    def remedy(self) -> str:
+        """Install the Debian package, copy the files, or download."""
+        files = ", ".join(IDX_FILES)
+        return (
+            "`apt-get install dataset-fashion-mnist` (installs the files in "
+            f"{SYSTEM_DIR}), or put the four uncompressed IDX files ({files}) in {self.raw_dir.resolve()}/, "
+            "or run once with download=True on a machine with internet access."
+        )

@@ -1,0 +1,98 @@
+"""A tiny generated dataset for tests and smoke runs: no files, deterministic from the seed.
+
+Each of the 10 classes is a bright bar on a dark, noisy background: classes 0-4 are horizontal bars at five
+different heights, classes 5-9 vertical bars at five different columns, each jittered by up to one pixel and
+tinted per class when there are several channels. Batches are float32 images in [-1, 1] (0 -> -1.0,
+255 -> 1.0) with int64 labels 0..9.
+"""
+
+import torch
+from torch import Generator, Tensor
+
+from .base import ImageDataModule, TensorSplit
+
+NUM_CLASSES = 10
+
+
+def bar_images(labels: Tensor, shape: tuple[int, int, int], generator: Generator) -> Tensor:
+    """Draw one uint8 bar image per label.
+
+    Args:
+        labels: Class indices 0..9, shape (N,).
+        shape: (C, H, W) of the images.
+        generator: Source of the jitter, brightness and noise.
+    """
+    channels, height, width = shape
+    n = len(labels)
+    horizontal = labels < NUM_CLASSES // 2
+    slot = labels % (NUM_CLASSES // 2)
+    extent = torch.where(horizontal, height, width)
+    jitter = torch.randint(-1, 2, (n,), generator=generator)
+    centre = ((2 * slot + 1) * extent) // NUM_CLASSES + jitter
+    half_thickness = extent // 14
+    rows = torch.arange(height).view(1, height, 1)
+    cols = torch.arange(width).view(1, 1, width)
+    across = torch.where(horizontal.view(n, 1, 1), rows, cols)  # coordinate across the bar
+    along = torch.where(horizontal.view(n, 1, 1), cols, rows)  # coordinate along the bar
+    length = torch.where(horizontal, width, height).view(n, 1, 1)
+    on_bar = ((across - centre.view(n, 1, 1)).abs() <= half_thickness.view(n, 1, 1)) & (
+        (along >= length // 8) & (along < length - length // 8)
+    )
+    brightness = torch.randint(180, 256, (n, 1, 1, 1), generator=generator).float()
+    tint = 1.0 - 0.4 * ((labels.view(n, 1) + torch.arange(channels)) % 3 == 0).float()
+    foreground = on_bar.unsqueeze(1).float() * brightness * tint.view(n, channels, 1, 1)
+    noise = torch.rand((n, channels, height, width), generator=generator) * 40
+    return torch.maximum(foreground, noise).round().to(torch.uint8)
+
+
+class SyntheticDataModule(ImageDataModule):
+    """Generated bar images (see the module docstring), held in memory.
+
+    Args:
+        image_shape: (C, H, W) of the generated images; H and W of at least 10 keep the classes distinct.
+        num_images: Images in the training pool (training plus validation split).
+        num_test_images: Images in the test split.
+        data_dir: Unused (nothing is read); kept for a uniform interface.
+        batch_size: Images per batch (per process under DDP).
+        num_workers: Unused (the data is batched in memory).
+        val_size: Images of the pool held out as the validation split.
+        image_size: Height and width to resize to once at setup; None keeps ``image_shape``.
+        seed: Seed of the images, the validation split and the shuffling order.
+        download: Unused (nothing is downloaded).
+        train_subset: Use only the first N training images after the split.
+    """
+
+    name = "synthetic bars"
+    num_classes = NUM_CLASSES
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        num_images: int = 512,
+        num_test_images: int = 128,
+        data_dir: str = "data",
+        batch_size: int = 64,
+        num_workers: int = 0,
+        val_size: int = 64,
+        image_size: int | None = None,
+        seed: int = 0,
+        download: bool = True,
+        train_subset: int | None = None,
+    ) -> None:
+        super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ValueError(f"image_shape must be three positive sizes (C, H, W), got {image_shape}")
+        if num_images < 1 or num_test_images < 0:
+            raise ValueError(f"need num_images >= 1 and num_test_images >= 0, got {num_images}, {num_test_images}")
+        self.native_shape = tuple(image_shape)
+        self.num_images = num_images
+        self.num_test_images = num_test_images
+
+    def load_tensors(self, train: bool) -> TensorSplit:
+        """Generate the pool and the test set from one seeded stream and return the requested part."""
+        generator = torch.Generator().manual_seed(self.seed)
+        total = self.num_images + self.num_test_images
+        labels = torch.randint(0, NUM_CLASSES, (total,), generator=generator)
+        images = bar_images(labels, self.native_shape, generator)
+        part = slice(0, self.num_images) if train else slice(self.num_images, total)
+        return TensorSplit(images[part], labels[part])

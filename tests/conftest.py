@@ -1,0 +1,44 @@
+"""Shared test helpers: tiny trainers and data, and the real Fashion-MNIST when the Debian package is installed."""
+
+import os
+from pathlib import Path
+
+import lightning as L
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def tiny_trainer(tmp_path: Path, **overrides) -> L.Trainer:
+    """A quiet CPU trainer writing into ``tmp_path``; keyword arguments override the defaults."""
+    settings = dict(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        default_root_dir=str(tmp_path),
+    )
+    settings.update(overrides)
+    return L.Trainer(**settings)
+
+
+def synthetic_data(image_shape=(1, 28, 28), num_images: int = 80, batch_size: int = 16, **kwargs):
+    from datamodules import SyntheticDataModule
+
+    return SyntheticDataModule(
+        image_shape=image_shape, num_images=num_images, batch_size=batch_size, val_size=16, **kwargs
+    )
+
+
+needs_fashion_mnist = pytest.mark.skipif(
+    not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
+    reason="the Debian package dataset-fashion-mnist is not installed (make data)",
+)

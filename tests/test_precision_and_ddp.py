@@ -1,0 +1,49 @@
+"""The shared loop under mixed precision and under DDP (2 CPU processes)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from tests.conftest import synthetic_data, tiny_trainer
+
+SMALL_DCGAN = dict(
+    generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+    discriminator={"class_path": "zoo.nets.DCGANDiscriminator", "init_args": {"base_channels": 8}},
+)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "vae"])
+def test_bf16_mixed_steps_update_every_network_with_finite_weights(name, tmp_path):
+    torch.manual_seed(0)
+    model = zoo.create(name, image_shape=(1, 28, 28), **(SMALL_DCGAN if name == "dcgan" else {}))
+    before = {k: v.clone() for k, v in model.named_parameters()}
+    trainer = tiny_trainer(tmp_path, precision="bf16-mixed", max_epochs=1, limit_train_batches=3)
+    trainer.fit(model, datamodule=synthetic_data())
+    for key, value in model.named_parameters():
+        assert value.dtype == torch.float32, "master weights must stay float32"
+        assert torch.isfinite(value).all(), key
+    moved = {key.split(".")[0] for key, value in model.named_parameters() if not torch.equal(value, before[key])}
+    assert moved == {key.split(".")[0] for key in before}, f"only {moved} were updated"
+    for key, value in trainer.logged_metrics.items():
+        assert torch.isfinite(value), key
+
+
+@pytest.mark.ddp
+def test_ddp_on_two_cpu_processes_keeps_ranks_identical(tmp_path):
+    script = Path(__file__).with_name("ddp_run.py")
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert ranks[0]["strategy"] == "DDPStrategy"
+    assert ranks[0]["iteration"] == ranks[1]["iteration"] == 4
+    initial = dict(zoo.create("dcgan", image_shape=(1, 28, 28), **SMALL_DCGAN).named_parameters())
+    assert set(ranks[0]["params"]) == set(initial)
+    for key, value in ranks[0]["params"].items():
+        assert torch.equal(value, ranks[1]["params"][key]), f"{key} differs between ranks"
+    assert all(not torch.equal(v, initial[k]) for k, v in ranks[0]["params"].items() if k.endswith("head.weight"))

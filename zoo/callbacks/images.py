@@ -1,0 +1,100 @@
+"""Fixed-noise sample grids and reconstruction grids: PNG files on disk, and images in whichever logger is set."""
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor
+from torchvision.utils import make_grid, save_image
+
+
+class ImageGrids(L.Callback):
+    """Every ``every_n_batches`` training batches and at the end of fit, draw samples from one fixed batch of noise
+    (so successive grids show the same z) and, for models with ``reconstruct``, reconstruct one fixed validation
+    batch (originals on odd rows, reconstructions below them). Files: ``<log_dir>/images/{samples,reconstructions}
+    _<iteration>.png`` and ``..._final.png``.
+
+    Args:
+        every_n_batches: interval in training batches (0: only at the end).
+        num_images: images per grid.
+        seed: seed of the fixed noise.
+    """
+
+    def __init__(self, every_n_batches: int = 500, num_images: int = 64, seed: int = 0) -> None:
+        self.every_n_batches = every_n_batches
+        self.num_images = num_images
+        self.seed = seed
+        self.directory: Path | None = None
+        self.written: list[Path] = []
+        self._noise: Tensor | None = None
+        self._originals: Tensor | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # log_dir is a collective call under DDP: every rank must ask for it, only rank 0 writes.
+        log_dir = trainer.log_dir or trainer.default_root_dir
+        self.directory = Path(log_dir) / "images"
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._noise = pl_module.sample_latent(self.num_images, torch.Generator().manual_seed(self.seed)).cpu()
+        if hasattr(pl_module, "reconstruct") and trainer.datamodule is not None:
+            self._originals = _first_images(trainer.datamodule, self.num_images // 2)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.every_n_batches and pl_module.iteration % self.every_n_batches == 0:
+            self.write(trainer, pl_module, f"{pl_module.iteration:07d}")
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.write(trainer, pl_module, "final")
+
+    @torch.no_grad()
+    def write(self, trainer: L.Trainer, pl_module: L.LightningModule, tag: str) -> None:
+        if self._noise is None:
+            return
+        grids = {"samples": pl_module.sample(len(self._noise), z=self._noise)}
+        if self._originals is not None:
+            grids["reconstructions"] = self._reconstruction_rows(pl_module)
+        self._save(trainer, grids, tag, pl_module.iteration)
+
+    def _reconstruction_rows(self, pl_module: L.LightningModule) -> Tensor:
+        originals = self._originals.to(pl_module.device)
+        was_training = pl_module.training
+        pl_module.eval()
+        reconstructions = pl_module.reconstruct(originals)
+        pl_module.train(was_training)
+        rows = 8
+        pairs = [torch.cat([o, r]) for o, r in zip(originals.split(rows), reconstructions.split(rows))]
+        return ((torch.cat(pairs).float() + 1) / 2).clamp(0, 1)
+
+    @rank_zero_only
+    def _save(self, trainer: L.Trainer, grids: dict[str, Tensor], tag: str, step: int) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for name, images in grids.items():
+            grid = make_grid(images.cpu(), nrow=8, padding=2, pad_value=1.0)
+            path = self.directory / f"{name}_{tag}.png"
+            save_image(grid, path)
+            self.written.append(path)
+            for logger in trainer.loggers:
+                log_image(logger, f"images/{name}", grid, step)
+
+
+def log_image(logger, key: str, grid: Tensor, step: int) -> None:
+    """Send an image (C, H, W) in [0, 1] to a W&B or TensorBoard logger; other loggers keep only the PNG files."""
+    if isinstance(logger, WandbLogger):
+        logger.log_image(key=key, images=[grid], step=step)
+    elif isinstance(logger, TensorBoardLogger):
+        logger.experiment.add_image(key, grid, step)
+
+
+def _first_images(datamodule: L.LightningDataModule, n: int) -> Tensor | None:
+    """The first ``n`` validation images (or training images when there is no validation split)."""
+    datamodule.setup("fit")
+    for loader_fn in (datamodule.val_dataloader, datamodule.train_dataloader):
+        try:
+            images = next(iter(loader_fn()))[0]
+        except (StopIteration, NotImplementedError, TypeError):
+            continue
+        return images[:n].cpu()
+    return None
+

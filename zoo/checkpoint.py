@@ -1,0 +1,89 @@
+"""Build models from plain config dicts and load them back from checkpoints with no config file.
+
+A model's hyper-parameters are stored as the resolved YAML config (nets and optimisers as ``class_path`` /
+``init_args``), whether it was built by ``zoo fit`` or by :func:`create`, so :func:`load` rebuilds it exactly.
+"""
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from jsonargparse import ArgumentParser
+
+from zoo.core.base import GenerativeModel
+from zoo.registry import get_model
+
+_INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"  # lets Lightning's own load_from_checkpoint work too
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, unreadable, or not a zoo model checkpoint."""
+
+
+def create(model: str | type[GenerativeModel], **init_args: Any) -> GenerativeModel:
+    """Build a model from its registered name (or class) and YAML-style init args.
+
+    Nets and optimisers are given as ``{"class_path": ..., "init_args": {...}}`` dicts, exactly as in a config:
+    ``create("dcgan", image_shape=(1, 28, 28), generator={"class_path": "zoo.nets.DCGANGenerator",
+    "init_args": {"base_channels": 32}})``.
+    """
+    cls = get_model(model).cls if isinstance(model, str) else model
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(cls, "model", fail_untyped=False)
+    config = parser.parse_object({"model": init_args})
+    resolved = yaml.safe_load(parser.dump(config))["model"]
+    instance = parser.instantiate(config).model
+    instance.save_hyperparameters(
+        {"_instantiator": _INSTANTIATOR, "_class_path": f"{cls.__module__}.{cls.__qualname__}", **resolved}
+    )
+    return instance
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """``torch.load`` a checkpoint on the CPU, turning every failure into a :class:`CheckpointError` with a fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the path (training prints where it saved).")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated zip, wrong format, pickle error: all mean "this file is not usable"
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint ({type(error).__name__}: {str(error).splitlines()[0]}). "
+            "It is probably truncated or corrupt: download it again, or use an earlier checkpoint of the run."
+        ) from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} holds no model weights (no 'state_dict'); it is not a Lightning checkpoint.")
+    return checkpoint
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModel:
+    """Rebuild a model from a checkpoint alone and load its weights; returns it in eval mode.
+
+    >>> model = zoo.load("last.ckpt"); images = model.sample(16)  # (16, C, H, W) in [0, 1]
+    """
+    checkpoint = read_checkpoint(path)
+    hparams = dict(checkpoint.get("hyper_parameters") or {})
+    class_path = hparams.pop("_class_path", None) or checkpoint.get("zoo", {}).get("class_path")
+    hparams.pop("_instantiator", None)
+    if class_path is None:
+        raise CheckpointError(f"{path} does not say which model it holds (no class path); it was not made by zoo.")
+    model = create(_import_model_class(class_path, path), **hparams)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: the weights do not fit {class_path} built from its hyper-parameters: {error}")
+    model.on_load_checkpoint(checkpoint)
+    return model.to(map_location).eval()
+
+
+def _import_model_class(class_path: str, path: Path) -> type[GenerativeModel]:
+    module_name, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as error:
+        raise CheckpointError(f"{path} holds a {class_path}, which this version of zoo cannot import: {error}")
+    if not (isinstance(cls, type) and issubclass(cls, GenerativeModel)):
+        raise CheckpointError(f"{path} names {class_path}, which is not a zoo model; refusing to build it.")
+    return cls

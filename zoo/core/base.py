@@ -1,0 +1,200 @@
+"""The one training loop of zoo: every model is a list of optimiser updates run on each batch.
+
+A model names its *players* (a set of networks with one optimiser each: ``"d"``, ``"g"``, ``"vae"``, ...) and the
+*updates* of one training iteration, in order. For a GAN that is Algorithm 1 of Goodfellow et al. (2014): a
+discriminator update on every batch and a generator update on every ``n_critic``-th batch, so that the generator
+moves once per k discriminator steps, each on a fresh minibatch.
+
+Counting steps. Lightning's ``global_step`` (and so ``Trainer(max_steps=...)``, ``ModelCheckpoint(every_n_train_steps)``)
+counts *optimiser* steps: a GAN with ``n_critic=1`` advances it by 2 per batch; with ``n_critic=5`` by 6 every 5
+batches. The x-axis of every logged curve, and ``model.iteration``, count *training batches* instead (one iteration =
+one batch = one pass through ``updates()``), which is what the images and dashboards are indexed by.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from zoo.core.rng import capture_rng_state, restore_rng_state
+
+LossTerms = dict[str, Tensor]
+"""A loss function's result: ``"loss"`` (what is minimised) plus any other terms, all logged."""
+
+
+@dataclass(frozen=True)
+class Update:
+    """One optimiser step of one player within a training iteration.
+
+    Attributes:
+        player: the optimiser to step and the log group (``train/<player>/<term>``).
+        loss: ``(real_images, shared) -> LossTerms``; ``shared`` is what :meth:`GenerativeModel.prepare` returned.
+        every: run on iterations ``i`` with ``(i + 1) % every == 0`` (``n_critic`` for a generator).
+    """
+
+    player: str
+    loss: Callable[[Tensor, dict], LossTerms]
+    every: int = 1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; raised before the optimiser step, so the weights stay finite."""
+
+
+class GenerativeModel(L.LightningModule):
+    """Base of every zoo model: the shared update loop, sampling, and the state a checkpoint must carry.
+
+    Subclasses implement :meth:`players`, :meth:`updates` and :meth:`generate`, and may override :meth:`prepare`,
+    :meth:`evaluate`, :meth:`sample_latent` and :meth:`after_update`. Images are in [-1, 1] inside the model;
+    :meth:`sample` returns them in [0, 1].
+
+    Args:
+        image_shape: (C, H, W) of the data; linked from the data module by the CLI.
+        latent_dim: size of the latent code z.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: int = 64) -> None:
+        super().__init__()
+        self.automatic_optimization = False  # updates are explicit; see Update
+        self.image_shape = tuple(image_shape)
+        self.latent_dim = latent_dim
+        self.iteration = 0  # training batches seen: the x-axis of logs and image grids
+        self._rng_to_restore: dict | None = None
+        self.save_hyperparameters()
+
+    # --- what a model defines ----------------------------------------------------------------------------------
+
+    def players(self) -> dict[str, tuple[nn.Module | Iterable[nn.Module | nn.Parameter], Callable | None]]:
+        """``{name: (networks or parameters, optimiser factory)}``, in optimiser order."""
+        raise NotImplementedError
+
+    def updates(self) -> list[Update]:
+        """The optimiser updates of one training iteration, in the order they run."""
+        raise NotImplementedError
+
+    def generate(self, z: Tensor) -> Tensor:
+        """Decode latents ``(B, latent_dim)`` into images ``(B, C, H, W)`` in [-1, 1]."""
+        raise NotImplementedError
+
+    def default_optimizer(self, player: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        """Optimiser used for ``player`` when its factory is None (the paper's choice)."""
+        raise NotImplementedError(f"{type(self).__name__} has no default optimiser for {player!r}; set one in YAML")
+
+    def prepare(self, real: Tensor, due: set[str]) -> dict:
+        """Tensors shared by this iteration's updates (e.g. one generated batch used by both D and G)."""
+        return {}
+
+    def after_update(self, player: str) -> None:
+        """Hook after ``player``'s optimiser step (weight clipping, EMA, control variables, ...)."""
+
+    def evaluate(self, real: Tensor) -> LossTerms:
+        """Validation/test terms for a batch, logged under ``val/`` or ``test/``."""
+        return {}
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Draw ``n`` latents from the prior p(z) = N(0, I)."""
+        return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+
+    # --- the shared loop ---------------------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        optimizers = []
+        for name, (nets, factory) in self.players().items():
+            params = _parameters_of(nets)
+            optimizers.append(factory(params) if factory is not None else self.default_optimizer(name, params))
+        return optimizers
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real = batch[0]
+        optimizers = dict(zip(self.players(), _as_list(self.optimizers())))
+        due = [u for u in self.updates() if (self.iteration + 1) % u.every == 0]
+        shared = self.prepare(real, {u.player for u in due})
+        for update in due:
+            optimizer = optimizers[update.player]
+            self.toggle_optimizer(optimizer)  # only this player's parameters get gradients
+            terms = update.loss(real, shared)
+            self._check_finite(terms["loss"], update.player)
+            self.manual_backward(terms["loss"])
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            self.untoggle_optimizer(optimizer)
+            self.after_update(update.player)
+            for key, value in terms.items():
+                self.log(f"train/{update.player}/{key}", value.detach().float(), prog_bar=key == "loss")
+        self.iteration += 1
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_evaluation(batch[0], "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_evaluation(batch[0], "test")
+
+    def _log_evaluation(self, real: Tensor, split: str) -> None:
+        # Evaluation must not move the global RNG: a run that validates and one that does not stay identical.
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            terms = self.evaluate(real)
+        for key, value in terms.items():
+            self.log(f"{split}/{key}", value.float(), batch_size=real.shape[0], sync_dist=True)
+
+    def _check_finite(self, loss: Tensor, player: str) -> None:
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"{type(self).__name__}: the {player!r} loss is {loss.item()} at iteration {self.iteration}. "
+                "The optimiser step was skipped and saved checkpoints are intact. Usual fixes: lower the learning "
+                "rate, use bf16-mixed instead of 16-mixed precision, or resume from the last checkpoint with a "
+                "different seed."
+            )
+
+    # --- sampling ----------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, n: int, z: Tensor | None = None, seed: int | None = None) -> Tensor:
+        """Draw ``n`` images ``(n, C, H, W)`` in [0, 1] (in eval mode; ``seed`` makes the draw reproducible)."""
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = self.sample_latent(n, generator) if z is None else z.to(self.device)
+        was_training = self.training
+        self.eval()
+        try:
+            images = self.generate(z)
+        finally:
+            self.train(was_training)
+        return ((images.float() + 1) / 2).clamp(0, 1)
+
+    # --- checkpoint state --------------------------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        cls = type(self)
+        checkpoint["zoo"] = {
+            "class_path": f"{cls.__module__}.{cls.__qualname__}",
+            "iteration": self.iteration,
+            "rng": capture_rng_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("zoo", {})
+        self.iteration = state.get("iteration", 0)
+        self._rng_to_restore = state.get("rng")
+
+    def on_train_start(self) -> None:
+        if self._rng_to_restore is not None:  # resuming: continue the random streams where the checkpoint left them
+            restore_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
+        if self.trainer.world_size > 1:  # seed_everything gives every rank one seed; decorrelate their noise
+            seed = int(torch.randint(2**62, ())) + self.trainer.global_rank
+            torch.manual_seed(seed)
+
+
+def _as_list(optimizers) -> list:
+    return optimizers if isinstance(optimizers, list) else [optimizers]
+
+
+def _parameters_of(nets: nn.Module | Iterable[nn.Module | nn.Parameter]) -> list[nn.Parameter]:
+    if isinstance(nets, nn.Module):
+        return list(nets.parameters())
+    params: list[nn.Parameter] = []
+    for net in nets:
+        params.extend([net] if isinstance(net, nn.Parameter) else net.parameters())
+    return params

@@ -1,0 +1,106 @@
+"""The variational loop: encode -> reparameterise -> decode, with the ELBO's terms in nats per image.
+
+``log p(x) >= E_q[log p(x|z)] - KL(q(z|x) || p(z))`` (Kingma & Welling 2014, arXiv:1312.6114). Pixels are scored in
+[0, 1]; ``recon = -E_q[log p(x|z)]`` and ``kl`` are summed over pixels / latent dimensions and averaged over images.
+"""
+
+import math
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from zoo.core.base import GenerativeModel, LossTerms, Update
+from zoo.losses import bernoulli_nll, gaussian_kl, gaussian_nll, reparameterize
+from zoo.nets import EncoderFactory, GeneratorFactory
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class VariationalModel(GenerativeModel):
+    """A Gaussian encoder q(z|x) = N(mu, diag sigma²), a decoder p(x|z) and the (beta-weighted) ELBO.
+
+    Args:
+        image_shape: (C, H, W) of the data.
+        latent_dim: size of z.
+        encoder: factory ``(image_shape, 2 * latent_dim) -> net`` giving (mu, log sigma²).
+        decoder: factory ``(latent_dim, image_shape) -> net`` giving Bernoulli logits or Gaussian means (pre-sigmoid).
+        likelihood: ``bernoulli`` or ``gaussian`` decoder p(x|z).
+        beta: weight of the KL term in the training loss (beta-VAE, Higgins et al. 2017); the logged ELBO is
+            always the true one (beta = 1).
+        decoder_std: the Gaussian decoder's pixel standard deviation; None learns one shared value.
+        optimizer: optimiser factory for encoder and decoder (None: Adam, lr 1e-3).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        latent_dim: int,
+        encoder: EncoderFactory,
+        decoder: GeneratorFactory,
+        likelihood: str = "bernoulli",
+        beta: float = 1.0,
+        decoder_std: float | None = None,
+        optimizer: OptimizerCallable | None = None,
+    ) -> None:
+        super().__init__(image_shape, latent_dim)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+        self.encoder = encoder(self.image_shape, 2 * latent_dim)
+        self.decoder = decoder(latent_dim, self.image_shape)
+        self.likelihood = likelihood
+        self.beta = beta
+        self.optimizer = optimizer
+        log_std = torch.full((1,), math.log(decoder_std if decoder_std is not None else 0.1))
+        if decoder_std is None and likelihood == "gaussian":
+            self.log_std = nn.Parameter(log_std)  # learned: the decoder's noise level is calibrated by the ELBO
+        else:
+            self.register_buffer("log_std", log_std)
+
+    def players(self):
+        nets = [self.encoder, self.decoder] + ([self.log_std] if isinstance(self.log_std, nn.Parameter) else [])
+        return {"vae": (nets, self.optimizer)}
+
+    def updates(self) -> list[Update]:
+        return [Update("vae", lambda real, shared: self.elbo_terms(real))]
+
+    def default_optimizer(self, player, params):
+        return torch.optim.Adam(params, lr=1e-3)
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``x (B, C, H, W) in [-1, 1] -> (mu, logvar)``, each (B, latent_dim)."""
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        """``z -> `` the decoder's raw output (Bernoulli logits or Gaussian pre-sigmoid means)."""
+        return self.decoder(z)
+
+    def mean_image(self, decoded: Tensor) -> Tensor:
+        """The decoder's mean E[x|z] in [0, 1]."""
+        return torch.sigmoid(decoded)
+
+    def generate(self, z: Tensor) -> Tensor:
+        return self.mean_image(self.decode(z)) * 2 - 1
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """The mean reconstruction E[x | z = mu(x)] in [-1, 1]."""
+        return self.generate(self.encode(x)[0])
+
+    def reconstruction_nll(self, decoded: Tensor, target: Tensor) -> Tensor:
+        """``-log p(x|z)`` per image (B,), with ``target`` in [0, 1]."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_nll(decoded.float(), target)
+        return gaussian_nll(torch.sigmoid(decoded.float()), self.log_std, target)
+
+    def elbo_terms(self, x: Tensor) -> LossTerms:
+        """``recon`` and ``kl`` (nats per image), ``nelbo = recon + kl`` and ``loss = recon + beta * kl``."""
+        mu, logvar = self.encode(x)
+        z = reparameterize(mu.float(), logvar.float())
+        recon = self.reconstruction_nll(self.decode(z), (x.float() + 1) / 2).mean()
+        kl = gaussian_kl(mu.float(), logvar.float()).mean()
+        return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl, "nelbo": recon + kl}
+
+    def evaluate(self, real: Tensor) -> LossTerms:
+        terms = self.elbo_terms(real)
+        return {"nelbo": terms["nelbo"], "recon": terms["recon"], "kl": terms["kl"]}

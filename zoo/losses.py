@@ -1,0 +1,70 @@
+"""Loss functions as pure tensor functions; every model imports its losses from here.
+
+Conventions: image tensors are (B, C, H, W); per-image quantities are summed over pixels / latent dimensions and
+averaged over the batch, so likelihood terms are in nats per image.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+# --- the original GAN (Goodfellow et al. 2014, arXiv:1406.2661) --------------------------------------------------
+
+
+def gan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor, real_label: float = 1.0) -> Tensor:
+    """``-E[log D(x)] - E[log(1 - D(G(z)))]`` with ``D = sigmoid(logits)``.
+
+    ``real_label < 1`` is one-sided label smoothing (Salimans et al. 2016): real targets become ``real_label``,
+    fake targets stay 0.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def gan_generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Tensor:
+    """Generator loss on ``D(G(z)) = sigmoid(logits)``.
+
+    ``minimax``: minimise ``E[log(1 - D(G(z)))] = -E[softplus(logits)]`` (the value function of the game; its
+    gradient vanishes when D rejects the samples confidently).
+    ``non_saturating``: minimise ``-E[log D(G(z))] = E[softplus(-logits)]`` (same fixed point, strong early gradients).
+    """
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()
+    raise ValueError(f"unknown generator loss {kind!r}; choose 'non_saturating' or 'minimax'")
+
+
+def discriminator_accuracy(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Fraction of real and fake samples the discriminator classifies correctly (0.5 = chance)."""
+    correct = (real_logits > 0).float().sum() + (fake_logits < 0).float().sum()
+    return correct / (real_logits.numel() + fake_logits.numel())
+
+
+# --- variational terms (Kingma & Welling 2014, arXiv:1312.6114) --------------------------------------------------
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per sample, summed over latent dims:
+    ``-1/2 Σ (1 + logvar - mu² - exp(logvar))``. Shape (B,)."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+
+
+def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
+    """``z = mu + sigma ⊙ eps`` with ``eps ~ N(0, I)``: a sample of q(z|x) that is differentiable in (mu, logvar)."""
+    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+
+def bernoulli_nll(logits: Tensor, target: Tensor) -> Tensor:
+    """``-log p(x|z)`` of a Bernoulli decoder with ``p = sigmoid(logits)``, targets in [0, 1]. Shape (B,)."""
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
+
+
+def gaussian_nll(mean: Tensor, log_std: Tensor, target: Tensor) -> Tensor:
+    """``-log N(x; mean, exp(log_std)²)`` summed over pixels (``log_std`` broadcasts). Shape (B,)."""
+    log_std = log_std.expand_as(mean)
+    per_pixel = 0.5 * ((target - mean) * torch.exp(-log_std)).pow(2) + log_std + 0.5 * math.log(2 * math.pi)
+    return per_pixel.flatten(1).sum(1)

@@ -1,0 +1,1 @@
+"""One module per model: its losses, defaults and paper reference. Each registers itself with ``@register``."""

@@ -1,0 +1,100 @@
+"""The original GAN (Goodfellow et al. 2014) and DCGAN (Radford et al. 2015): the same game, different nets."""
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor
+
+from zoo.core.adversarial import AdversarialModel
+from zoo.core.base import LossTerms
+from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.nets import DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory, MLPDiscriminator, MLPGenerator
+from zoo.registry import register
+
+
+@register(family="gan", paper="Goodfellow et al. 2014, Generative Adversarial Nets, arXiv:1406.2661")
+class GAN(AdversarialModel):
+    """``min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]`` with k = ``n_critic`` D-steps per G-step.
+
+    Args:
+        image_shape: (C, H, W) of the data (linked from the data module).
+        latent_dim: size of z ~ N(0, I).
+        generator: factory ``(latent_dim, image_shape) -> net`` (tanh is applied to its output).
+        discriminator: factory ``(image_shape, 1) -> net`` giving one logit per image.
+        generator_objective: ``non_saturating`` (maximise log D(G(z))) or ``minimax`` (minimise log(1 - D(G(z)))).
+        n_critic: discriminator steps per generator step (k in Algorithm 1).
+        real_label: target for real images in D's loss; < 1 is one-sided label smoothing.
+        g_optimizer: optimiser factory for G (None: Adam, lr 2e-4, betas (0.5, 0.999)).
+        d_optimizer: optimiser factory for D (None: the same).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 100,
+        generator: GeneratorFactory = MLPGenerator,
+        discriminator: EncoderFactory = MLPDiscriminator,
+        generator_objective: str = "non_saturating",
+        n_critic: int = 1,
+        real_label: float = 1.0,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+    ) -> None:
+        super().__init__(image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer)
+        gan_generator_loss(torch.zeros(1), generator_objective)  # fail at construction on an unknown name
+        self.generator_objective = generator_objective
+        self.real_label = real_label
+
+    def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        real_logits = self.discriminator(real)
+        fake_logits = self.discriminator(shared["fake"].detach())
+        return {
+            "loss": gan_discriminator_loss(real_logits, fake_logits, self.real_label),
+            "accuracy": discriminator_accuracy(real_logits, fake_logits),
+            "real_prob": torch.sigmoid(real_logits).mean(),
+            "fake_prob": torch.sigmoid(fake_logits).mean(),
+        }
+
+    def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        return {"loss": gan_generator_loss(self.discriminator(shared["fake"]), self.generator_objective)}
+
+    def evaluate(self, real: Tensor) -> LossTerms:
+        fake = self.generate(self.sample_latent(real.shape[0]))
+        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+        return {
+            "d/accuracy": discriminator_accuracy(real_logits, fake_logits),
+            "d/loss": gan_discriminator_loss(real_logits, fake_logits),
+        }
+
+
+@register(family="gan", paper="Radford et al. 2015, Unsupervised Representation Learning with DCGANs, arXiv:1511.06434")
+class DCGAN(GAN):
+    """The GAN game with all-convolutional nets, batch norm, N(0, 0.02) init and Adam(2e-4, beta1 = 0.5).
+
+    Args:
+        image_shape: (C, H, W) of the data; H = W = 4·2^k or 7·2^k (28, 32, 64, ...).
+        latent_dim: size of z ~ N(0, I).
+        generator: factory ``(latent_dim, image_shape) -> net``.
+        discriminator: factory ``(image_shape, 1) -> net``.
+        generator_objective: ``non_saturating`` or ``minimax``.
+        n_critic: discriminator steps per generator step.
+        real_label: real target in D's loss (< 1: one-sided label smoothing).
+        g_optimizer: optimiser factory for G (None: Adam, lr 2e-4, betas (0.5, 0.999)).
+        d_optimizer: optimiser factory for D (None: the same).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 100,
+        generator: GeneratorFactory = DCGANGenerator,
+        discriminator: EncoderFactory = DCGANDiscriminator,
+        generator_objective: str = "non_saturating",
+        n_critic: int = 1,
+        real_label: float = 1.0,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+    ) -> None:
+        super().__init__(
+            image_shape, latent_dim, generator, discriminator, generator_objective, n_critic, real_label,
+            g_optimizer, d_optimizer,
+        )
