@@ -42,3 +42,12 @@ needs_fashion_mnist = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
     reason="the Debian package dataset-fashion-mnist is not installed (make data)",
 )
+
+
+def fashion_mnist(batch_size: int = 64, train_subset: int | None = None, **kwargs):
+    """The real Fashion-MNIST (from the Debian package), decompressed once into the repo's ignored data/ folder."""
+    from datamodules import FashionMNISTDataModule
+
+    return FashionMNISTDataModule(
+        data_dir=str(REPO / "data"), batch_size=batch_size, train_subset=train_subset, **kwargs
+    )

@@ -131,6 +131,17 @@ class GenerativeModel(L.LightningModule):
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_evaluation(batch[0], "test")
 
+    def forward(self, z: Tensor) -> Tensor:
+        """``G(z)``: latents (B, latent_dim) to images (B, C, H, W) in [-1, 1]."""
+        return self.generate(z)
+
+    def predict_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """``zoo predict``: one sample in [0, 1] per image of the batch (reconstructions for encoder models)."""
+        real = batch[0]
+        if hasattr(self, "reconstruct"):
+            return ((self.reconstruct(real).float() + 1) / 2).clamp(0, 1)
+        return self.sample(real.shape[0])
+
     def _log_evaluation(self, real: Tensor, split: str) -> None:
         # Evaluation must not move the global RNG: a run that validates and one that does not stay identical.
         devices = [self.device] if self.device.type == "cuda" else []
