@@ -32,6 +32,7 @@ USER_ERRORS = (ConfigError, DatasetNotFoundError, CorruptDatasetError, Checkpoin
 EXTRA_COMMANDS = {
     "list": "print the registered models and the shipped configs",
     "sample": "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png",
+    "train-classifier": "train the small per-dataset classifier used for mode coverage and classifier FID",
 }
 
 
@@ -182,11 +183,32 @@ def sample_command(argv: list[str]) -> None:
     print(f"wrote {args.n} samples of {type(model).__name__} to {args.out}")
 
 
+def train_classifier_command(argv: list[str]) -> None:
+    """``zoo train-classifier``: train and save the small classifier of MNIST or Fashion-MNIST."""
+    parser = argparse.ArgumentParser(prog="zoo train-classifier", description=EXTRA_COMMANDS["train-classifier"])
+    parser.add_argument("--data", choices=["fashion_mnist", "mnist"], default="fashion_mnist")
+    parser.add_argument("--data-dir", default="data", help="where the data module finds or stores the dataset")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--out", required=True, help="output .pt file")
+    args = parser.parse_args(argv)
+    import datamodules
+    from zoo.metrics.classifier import save_classifier, train_classifier
+
+    module = {"fashion_mnist": datamodules.FashionMNISTDataModule, "mnist": datamodules.MNISTDataModule}[args.data]
+    try:
+        model, accuracy = train_classifier(module(data_dir=args.data_dir, batch_size=128), epochs=args.epochs)
+    except USER_ERRORS as error:
+        sys.exit(f"zoo train-classifier: {error}")
+    save_classifier(model, args.out, accuracy)
+    print(f"test accuracy {accuracy:.4f}; saved to {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     from_command_line = argv is None
     argv = sys.argv[1:] if from_command_line else list(argv)
     if argv and argv[0] in EXTRA_COMMANDS:
-        {"list": list_command, "sample": sample_command}[argv[0]](argv[1:])
+        commands = {"list": list_command, "sample": sample_command, "train-classifier": train_classifier_command}
+        commands[argv[0]](argv[1:])
         return
     argv = resolve_config_arguments(argv)
     if from_command_line:  # DDP re-launches this command line on every rank: keep the resolved paths in it

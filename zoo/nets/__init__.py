@@ -15,6 +15,7 @@ from collections.abc import Callable
 from torch import nn
 
 from zoo.nets.dcgan import ConvDecoder, ConvEncoder, DCGANDiscriminator, DCGANGenerator
+from zoo.nets.discriminators import AutoencoderDiscriminator, DCGANCritic, MinibatchDiscrimination
 from zoo.nets.mlp import MLP, MLPDiscriminator, MLPGenerator
 
 ImageShape = tuple[int, int, int]
@@ -25,6 +26,9 @@ EncoderFactory = Callable[[ImageShape, int], nn.Module]
 
 __all__ = [
     "MLP",
+    "AutoencoderDiscriminator",
+    "DCGANCritic",
+    "MinibatchDiscrimination",
     "ConvDecoder",
     "ConvEncoder",
     "DCGANDiscriminator",

@@ -1,0 +1,120 @@
+"""A small CNN classifier per dataset, trained by zoo itself: a stated, reproducible feature extractor.
+
+Used to check that samples spread over the classes (mode coverage) and, through its 128-d penultimate features,
+as the ``*-classifier`` extractor of FID/KID where Inception weights cannot be downloaded.
+Trained with ``zoo train-classifier``; the Fashion-MNIST weights ship with the package.
+"""
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+SHIPPED = {"fashion_mnist": "fashion_mnist_classifier.pt"}
+
+
+class ImageClassifier(nn.Module):
+    """Three 3×3 conv blocks (32, 64, 128 channels), global average pooling, a linear head.
+
+    Args:
+        image_shape: (C, H, W) of the input, pixels in [-1, 1].
+        num_classes: number of classes.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10) -> None:
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        blocks, width = [], image_shape[0]
+        for out in (32, 64, 128):
+            blocks += [nn.Conv2d(width, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            if out != 128:
+                blocks.append(nn.MaxPool2d(2))
+            width = out
+        self.body = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, 128)
+        self.head = nn.Linear(128, num_classes)
+        self.num_features = 128
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+def train_classifier(datamodule, epochs: int = 3, lr: float = 2e-3, seed: int = 0) -> tuple[ImageClassifier, float]:
+    """Train on the data module's training split (Adam, cosine schedule); return the net and its test accuracy."""
+    torch.manual_seed(seed)
+    datamodule.setup("fit")
+    datamodule.setup("test")
+    model = ImageClassifier(datamodule.image_shape, datamodule.num_classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loader = datamodule.train_dataloader()
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * len(loader))
+    model.train()
+    for _ in range(epochs):
+        for images, labels in loader:
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return model.eval(), accuracy(model, datamodule.test_dataloader())
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, loader) -> float:
+    model.eval()
+    correct = total = 0
+    for images, labels in loader:
+        correct += (model(images).argmax(1) == labels).sum().item()
+        total += labels.numel()
+    return correct / total
+
+
+def save_classifier(model: ImageClassifier, path: str | Path, test_accuracy: float) -> None:
+    """Save weights in float16 (the shipped file stays well under 1 MB) with the facts needed to rebuild the net."""
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(
+        {"image_shape": model.image_shape, "num_classes": model.num_classes, "state_dict": state,
+         "test_accuracy": test_accuracy},
+        path,
+    )
+
+
+def load_classifier(name_or_path: str = "fashion_mnist") -> ImageClassifier:
+    """The shipped classifier of a dataset (``"fashion_mnist"``) or one saved by ``zoo train-classifier``, in eval
+    mode: input (B, C, H, W) in [-1, 1], output logits (B, num_classes)."""
+    if name_or_path in SHIPPED:
+        path = Path(str(resources.files("zoo.metrics") / "weights" / SHIPPED[name_or_path]))
+    else:
+        path = Path(name_or_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no classifier at {path}; train one with `zoo train-classifier --data fashion_mnist --out {path}`"
+        )
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model = ImageClassifier(tuple(saved["image_shape"]), saved["num_classes"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
+    model.test_accuracy = saved.get("test_accuracy")
+    return model.eval()
+
+
+@torch.no_grad()
+def class_histogram(images: Tensor, classifier: nn.Module, batch_size: int = 500) -> Tensor:
+    """How many of ``images`` (in [-1, 1]) the classifier assigns to each class. Shape (num_classes,)."""
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    counts = torch.zeros(classifier.num_classes, dtype=torch.long)
+    for chunk in images.split(batch_size):
+        predicted = classifier(chunk.to(device).float()).argmax(1).cpu()
+        counts += torch.bincount(predicted, minlength=classifier.num_classes)
+    return counts
+
+
+def classes_covered(images: Tensor, classifier: nn.Module, min_fraction: float = 0.02) -> int:
+    """Number of classes that receive at least ``min_fraction`` of the images: a mode-coverage count."""
+    counts = class_histogram(images, classifier)
+    return int((counts >= min_fraction * counts.sum()).sum())

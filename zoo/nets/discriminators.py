@@ -1,0 +1,116 @@
+"""Discriminator variants of the adversarial family, built on the DCGAN blocks of :mod:`zoo.nets.dcgan`.
+
+* :class:`DCGANCritic`: the DCGAN discriminator with per-sample (layer) normalisation, for gradient penalties.
+* :class:`AutoencoderDiscriminator`: a conv encoder-decoder whose reconstruction error is an energy (EBGAN, BEGAN).
+* :class:`MinibatchDiscrimination`: wraps any discriminator with ``features``/``head`` and lets its head see how
+  close each sample is to the rest of the batch (Salimans et al. 2016, §3.2).
+"""
+
+import torch
+from torch import Tensor, nn
+
+from zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+
+
+class DCGANCritic(DCGANDiscriminator):
+    """The DCGAN discriminator without batch norm: a gradient penalty is per sample, and batch norm would couple the
+    samples of a batch (Gulrajani et al. 2017, §4), so the default normalisation is ``layer``.
+
+    Args:
+        image_shape: (C, H, W) of the input; H = W = 4·2^k or 7·2^k.
+        out_features: output width (1 for a Wasserstein critic, the code size for a Cramér critic).
+        base_channels: channels of the first conv (doubled at each halving).
+        norm: ``layer`` (default), ``instance`` or ``none`` (``batch`` works but breaks the penalty's assumptions).
+        dcgan_init: initialise weights from N(0, 0.02).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        out_features: int = 1,
+        base_channels: int = 64,
+        norm: str = "layer",
+        dcgan_init: bool = True,
+    ) -> None:
+        super().__init__(image_shape, out_features, base_channels, norm, dcgan_init)
+
+
+class AutoencoderDiscriminator(nn.Module):
+    """``x -> Dec(Enc(x))``: a DCGAN conv encoder to a code of ``out_features`` values and a DCGAN transposed-conv
+    decoder back to the image. The model scores an image by its reconstruction error (an energy, low on data).
+
+    ``forward`` returns the raw reconstruction (B, C, H, W); ``encode``/``features`` return the code (B, out_features).
+
+    Args:
+        image_shape: (C, H, W) of the input; H = W = 4·2^k or 7·2^k.
+        out_features: size of the code between encoder and decoder.
+        base_channels: channels of the encoder's first conv and of the decoder's last hidden layer.
+        norm: ``none`` (BEGAN), ``batch`` (EBGAN), ``layer`` or ``instance``.
+        dcgan_init: initialise weights from N(0, 0.02).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        out_features: int = 64,
+        base_channels: int = 32,
+        norm: str = "none",
+        dcgan_init: bool = True,
+    ) -> None:
+        super().__init__()
+        self.encoder = DCGANDiscriminator(image_shape, out_features, base_channels, norm, dcgan_init)
+        self.decoder = DCGANGenerator(out_features, image_shape, base_channels, norm, dcgan_init)
+        self.out_features = out_features
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(x)  # (B, out_features)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.encode(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decoder(self.encode(x))  # (B, C, H, W)
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Minibatch discrimination (Salimans et al. 2016, §3.2) between a discriminator's ``features`` and its ``head``.
+
+    Features f (B, F) are projected to ``num_kernels`` rows of ``kernel_dim`` values, M (B, K, D); each sample gets
+    ``o_k(x_i) = Σ_{j≠i} exp(-||M_{i,k} - M_{j,k}||₁)``, large when other samples of the batch are close to it, so
+    a collapsed generator is easy to spot. The output is ``head([f, o])``, written as the base's own linear head on f
+    plus a new linear map of o (the same as one linear layer on the concatenation).
+
+    Args:
+        base: a discriminator with ``features(x) -> (B, F)`` and a linear ``head`` (every zoo discriminator).
+        num_kernels: K, the number of minibatch features.
+        kernel_dim: D, the size of each kernel's projection.
+    """
+
+    def __init__(self, base: nn.Module, num_kernels: int = 50, kernel_dim: int = 5) -> None:
+        super().__init__()
+        head = getattr(base, "head", None)
+        if not (isinstance(head, nn.Linear) and callable(getattr(base, "features", None))):
+            raise ValueError(
+                f"minibatch discrimination needs a discriminator with features() and a linear head; "
+                f"{type(base).__name__} has none (autoencoder discriminators score reconstructions instead)"
+            )
+        self.base = base
+        self.num_kernels, self.kernel_dim = num_kernels, kernel_dim
+        self.projection = nn.Linear(head.in_features, num_kernels * kernel_dim, bias=False)
+        self.minibatch_head = nn.Linear(num_kernels, head.out_features, bias=False)
+        nn.init.normal_(self.projection.weight, 0.0, 0.02)
+        nn.init.zeros_(self.minibatch_head.weight)  # starts as the base discriminator
+        self.head = base.head
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.base.features(x)
+
+    def minibatch_features(self, features: Tensor) -> Tensor:
+        """``o(x_i)`` for each sample, (B, F) -> (B, K), in float32."""
+        m = self.projection(features).float().view(features.shape[0], self.num_kernels, self.kernel_dim)
+        distance = (m[:, None] - m[None, :]).abs().sum(-1)  # (B, B, K)
+        return torch.exp(-distance).sum(1) - 1  # drop j = i, whose term is exp(0) = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        f = self.features(x)
+        return self.head(f) + self.minibatch_head(self.minibatch_features(f).to(f.dtype))
