@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
 import zoo.registry  # imports every model, so short class names work in YAML
 from datamodules.base import CorruptDatasetError, DatasetNotFoundError, ImageDataModule
@@ -53,6 +53,18 @@ def resolve_config_arguments(argv: list[str]) -> list[str]:
         return f"{prefix}={value}" if prefix else value
 
     return [resolve(token) for token in argv]
+
+
+def fail(error: Exception) -> None:
+    """Exit with status 1 after printing a user error (its cause and fix), without a traceback."""
+    print(f"zoo: error: {error}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+@rank_zero_only
+def say(message: str) -> None:
+    """Print once (on rank 0) what a user needs to know, e.g. where the results are."""
+    print(message, flush=True)
 
 
 def explain_parse_error(message: str) -> str:
@@ -109,6 +121,13 @@ class ZooCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
 
+    def parse_arguments(self, parser, args) -> None:
+        if args is None:  # from the command line; DDP re-launches sys.argv on every rank, so resolve it in place
+            sys.argv[1:] = resolve_config_arguments(sys.argv[1:])
+        elif isinstance(args, list):
+            args = resolve_config_arguments(args)
+        super().parse_arguments(parser, args)
+
     def before_instantiate_classes(self) -> None:
         trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
         # Each update trains one network while the others sit idle, so DDP must allow unused parameters.
@@ -128,10 +147,10 @@ class ZooCLI(LightningCLI):
         images = next((c for c in self.trainer.callbacks if isinstance(c, ImageGrids)), None)
         last = getattr(checkpoint, "last_model_path", "") if checkpoint else ""
         if last:
-            rank_zero_info(f"checkpoint: {last}")
-            rank_zero_info(f"  sample from it: zoo sample --ckpt {last} --n 64 --out samples.png")
+            say(f"checkpoint: {last}")
+            say(f"  sample from it: zoo sample --ckpt {last} --n 64 --out samples.png")
         if images is not None and images.directory is not None:
-            rank_zero_info(f"images: {images.directory}")
+            say(f"images: {images.directory}")
 
 
 def list_command(argv: list[str]) -> None:
@@ -177,7 +196,7 @@ def sample_command(argv: list[str]) -> None:
     try:
         model = load(args.ckpt)
     except CheckpointError as error:
-        sys.exit(f"zoo sample: {error}")
+        fail(error)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_image(model.sample(args.n, seed=args.seed), args.out, nrow=args.nrow, padding=2, pad_value=1.0)
     print(f"wrote {args.n} samples of {type(model).__name__} to {args.out}")
@@ -198,25 +217,21 @@ def train_classifier_command(argv: list[str]) -> None:
     try:
         model, accuracy = train_classifier(module(data_dir=args.data_dir, batch_size=128), epochs=args.epochs)
     except USER_ERRORS as error:
-        sys.exit(f"zoo train-classifier: {error}")
+        fail(error)
     save_classifier(model, args.out, accuracy)
     print(f"test accuracy {accuracy:.4f}; saved to {args.out}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    from_command_line = argv is None
-    argv = sys.argv[1:] if from_command_line else list(argv)
-    if argv and argv[0] in EXTRA_COMMANDS:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words and words[0] in EXTRA_COMMANDS:
         commands = {"list": list_command, "sample": sample_command, "train-classifier": train_classifier_command}
-        commands[argv[0]](argv[1:])
+        commands[words[0]](words[1:])
         return
-    argv = resolve_config_arguments(argv)
-    if from_command_line:  # DDP re-launches this command line on every rank: keep the resolved paths in it
-        sys.argv[1:] = argv
     try:
-        ZooCLI(args=None if from_command_line else argv)
+        ZooCLI(args=argv)
     except USER_ERRORS as error:
-        sys.exit(f"zoo: error: {error}")
+        fail(error)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+"""The zoo command: Lightning's subcommands, list, sample, config lookup by name, and errors with their fix."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from zoo.cli import main
+
+TINY_FIT = [
+    "fit",
+    "--model=DCGAN",  # short class names work: the registry imports every model first
+    "--model.init_args.generator=zoo.nets.DCGANGenerator",
+    "--model.init_args.generator.init_args.base_channels=8",
+    "--model.init_args.discriminator=zoo.nets.DCGANDiscriminator",
+    "--model.init_args.discriminator.init_args.base_channels=8",
+    "--data=SyntheticDataModule",
+    "--data.init_args.num_images=48",
+    "--data.init_args.val_size=16",
+    "--data.init_args.batch_size=8",
+    "--trainer.max_steps=6",
+    "--trainer.enable_progress_bar=false",
+    "--trainer.enable_model_summary=false",
+    "--images.every_n_batches=2",
+]
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out + captured.err
+
+
+def test_help_lists_lightning_and_zoo_subcommands(capsys):
+    code, out = _run(["--help"], capsys)
+    assert code == 0
+    for command in ("fit", "validate", "test", "predict", "list", "sample"):
+        assert command in out
+
+
+def test_fit_help_and_print_config_with_a_bare_config_name(capsys):
+    assert _run(["fit", "--help"], capsys)[0] == 0
+    code, out = _run(["fit", "--config", "dcgan_mnist.yaml", "--print_config"], capsys)
+    assert code == 0
+    assert "zoo.models.gan.DCGAN" in out and "MNISTDataModule" in out
+
+
+def test_list_prints_models_and_configs(capsys):
+    main(["list"])
+    out = capsys.readouterr().out
+    for entry in zoo.list_models():
+        assert entry.name in out
+    assert "Goodfellow" in out and "vae_fashion_mnist.yaml" in out
+
+
+def test_fit_writes_checkpoint_and_grids_then_sample_loads_it_without_config(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    main([*TINY_FIT, "--trainer.default_root_dir=run"])
+    out = capsys.readouterr()
+    checkpoint = next(Path("run").rglob("last.ckpt"))
+    assert f"checkpoint: {checkpoint}" in out.out + out.err
+    images = sorted(p.name for p in Path("run").rglob("*.png"))
+    assert images == ["samples_0000002.png", "samples_final.png"]  # 3 iterations: a grid at 2, and the last
+
+    main(["sample", "--ckpt", str(checkpoint), "--n", "10", "--nrow", "5", "--out", "grid.png"])
+    grid = Image.open("grid.png")
+    assert grid.size == (5 * 30 + 2, 2 * 30 + 2)  # 28 px images with 2 px padding
+    model = zoo.load(checkpoint)
+    assert model.iteration == 3 and model.sample(3).shape == (3, 1, 28, 28)
+
+
+def test_unknown_config_key_names_the_key_and_the_fix(capsys):
+    code, out = _run(["fit", "--config", "vae_mnist.yaml", "--model.init_args.latent_dims=3"], capsys)
+    assert code == 2
+    assert "latent_dims" in out and "--print_config" in out
+
+
+def test_unknown_model_class_lists_the_registered_models(capsys):
+    code, out = _run(["fit", "--config", "vae_mnist.yaml", "--model=zoo.models.NoSuchGAN"], capsys)
+    assert code == 2
+    assert "NoSuchGAN" in out and "dcgan (zoo.models.gan.DCGAN)" in out
+
+
+def test_image_size_the_nets_cannot_make_is_refused_before_training(capsys):
+    code, out = _run(["fit", "--config", "dcgan_mnist.yaml", "--data.init_args.image_size=30"], capsys)
+    assert code != 0
+    assert "30×30" in out and "image_size" in out
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path, capsys):
+    code, out = _run(
+        ["fit", "--config", "vae_mnist.yaml", f"--data.init_args.data_dir={tmp_path}", "--data.init_args.download=false"],
+        capsys,
+    )
+    assert code == 1 and "MNIST not found" in out and "raw" in out
+
+
+def test_corrupt_checkpoint_is_refused_with_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    code, out = _run(["sample", "--ckpt", str(bad), "--out", str(tmp_path / "x.png")], capsys)
+    assert code == 1 and "not a readable checkpoint" in out and "truncated or corrupt" in out
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_wandb_offline_run_gets_metrics_and_images(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    main([*TINY_FIT, "--trainer.logger=WandbLogger", "--trainer.logger.init_args.save_dir=wb",
+          "--trainer.logger.init_args.project=zoo-test", "--trainer.log_every_n_steps=1"])
+    run_dir = next(Path("wb/wandb").glob("offline-run-*"))
+    assert list(run_dir.glob("*.wandb")), "no history file"
+    media = list(run_dir.rglob("media/images/images/samples_*.png"))
+    assert media, f"no sample grids logged in {run_dir}"
+
+
+def test_console_script_is_installed():
+    result = subprocess.run([Path(sys.executable).with_name("zoo"), "list"], capture_output=True, text=True)
+    if result.returncode != 0:  # not in the interpreter's bin folder (e.g. a user install): try PATH
+        result = subprocess.run(["zoo", "list"], capture_output=True, text=True)
+    assert result.returncode == 0 and "dcgan" in result.stdout
