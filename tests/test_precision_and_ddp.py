@@ -47,3 +47,26 @@ def test_ddp_on_two_cpu_processes_keeps_ranks_identical(tmp_path):
     for key, value in ranks[0]["params"].items():
         assert torch.equal(value, ranks[1]["params"][key]), f"{key} differs between ranks"
     assert all(not torch.equal(v, initial[k]) for k, v in ranks[0]["params"].items() if k.endswith("head.weight"))
+
+
+def test_fp16_gradient_scaling_is_undone_exactly_once(tmp_path):
+    """16-mixed with a GradScaler (CPU stands in for a GPU here): with plain SGD, each update must equal the fp32
+    update; a loss backpropagated without the scaler, or unscaled twice, would be off by the scale (4096)."""
+    from lightning.pytorch.plugins.precision import MixedPrecision
+
+    sgd = {"class_path": "torch.optim.SGD", "init_args": {"lr": 0.01}}
+
+    def update_norms(plugins):
+        torch.manual_seed(0)
+        model = zoo.create("dcgan", image_shape=(1, 28, 28), g_optimizer=sgd, d_optimizer=sgd, **SMALL_DCGAN)
+        before = {k: v.clone() for k, v in model.named_parameters()}
+        tiny_trainer(tmp_path, plugins=plugins, max_steps=2).fit(model, datamodule=synthetic_data())
+        return {k: (v - before[k]).norm() for k, v in model.named_parameters()}
+
+    fp32 = update_norms(None)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
+    fp16 = update_norms([MixedPrecision("16-mixed", "cpu", scaler=scaler)])
+    assert scaler.get_scale() > 1
+    for key in ("generator.net.0.weight", "discriminator.head.weight"):
+        assert fp32[key] > 0
+        torch.testing.assert_close(fp16[key], fp32[key], rtol=0.02, atol=0)
