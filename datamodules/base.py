@@ -263,6 +263,7 @@ class ImageDataModule(L.LightningDataModule):
             raise ValueError(f"image_size must be positive or None, got {image_size}")
         if train_subset is not None and train_subset < 1:
             raise ValueError(f"train_subset must be positive or None, got {train_subset}")
+        self.save_hyperparameters()  # checkpoints then say which data a model was trained on (zoo evaluate)
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.num_workers = num_workers

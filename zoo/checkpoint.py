@@ -30,15 +30,37 @@ def create(model: str | type[GenerativeModel], **init_args: Any) -> GenerativeMo
     "init_args": {"base_channels": 32}})``.
     """
     cls = get_model(model).cls if isinstance(model, str) else model
+    return _build(cls, init_args)
+
+
+def _build(cls: type, init_args: dict[str, Any]):
+    """Instantiate ``cls`` from YAML-style args and store the resolved config as its hyper-parameters."""
     parser = ArgumentParser(exit_on_error=False)
-    parser.add_class_arguments(cls, "model", fail_untyped=False)
-    config = parser.parse_object({"model": init_args})
-    resolved = yaml.safe_load(parser.dump(config))["model"]
-    instance = parser.instantiate(config).model
+    parser.add_class_arguments(cls, "target", fail_untyped=False)
+    config = parser.parse_object({"target": init_args})
+    resolved = yaml.safe_load(parser.dump(config))["target"]
+    instance = parser.instantiate(config).target
     instance.save_hyperparameters(
         {"_instantiator": _INSTANTIATOR, "_class_path": f"{cls.__module__}.{cls.__qualname__}", **resolved}
     )
     return instance
+
+
+def load_datamodule(path: str | Path, **overrides: Any):
+    """Rebuild the data module a checkpoint was trained on (``overrides`` replace its init args, e.g. data_dir)."""
+    from datamodules import ImageDataModule
+
+    checkpoint = read_checkpoint(path)
+    hparams = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    class_path = hparams.pop("_class_path", None) or checkpoint.get("zoo", {}).get("datamodule_class_path")
+    hparams.pop("_instantiator", None)
+    if class_path is None:
+        raise CheckpointError(f"{path} does not record its data module; pass the data explicitly.")
+    module_name, _, name = class_path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), name)
+    if not (isinstance(cls, type) and issubclass(cls, ImageDataModule)):
+        raise CheckpointError(f"{path} names {class_path} as its data, which is not a zoo data module.")
+    return _build(cls, {**hparams, **overrides})
 
 
 def read_checkpoint(path: str | Path) -> dict:

@@ -1,4 +1,4 @@
-"""The ``zoo`` command: Lightning's ``fit/validate/test/predict`` plus ``list`` and ``sample``.
+"""The ``zoo`` command: Lightning's ``fit/validate/test/predict`` plus the commands of :mod:`zoo.commands`.
 
 ``--config NAME.yaml`` (and any other ``*.yaml`` argument) that is not an existing file is looked up among the
 configs shipped with the package, so ``zoo fit --config vae_mnist.yaml`` works from any directory.
@@ -9,7 +9,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-import yaml
+from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
@@ -18,6 +18,7 @@ import zoo.registry  # imports every model, so short class names work in YAML
 from datamodules.base import CorruptDatasetError, DatasetNotFoundError, ImageDataModule
 from zoo.callbacks import ImageGrids
 from zoo.checkpoint import CheckpointError
+from zoo.commands import COMMANDS
 from zoo.core.base import GenerativeModel, NonFiniteLossError
 
 
@@ -29,11 +30,6 @@ class ConfigError(ValueError):
 USER_ERRORS = (ConfigError, DatasetNotFoundError, CorruptDatasetError, CheckpointError, NonFiniteLossError)
 """Errors caused by input, not by a bug: printed as one message (cause and fix), without a traceback."""
 
-EXTRA_COMMANDS = {
-    "list": "print the registered models and the shipped configs",
-    "sample": "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png",
-    "train-classifier": "train the small per-dataset classifier used for mode coverage and classifier FID",
-}
 
 
 def shipped_configs() -> dict[str, Path]:
@@ -85,8 +81,16 @@ def explain_parse_error(message: str) -> str:
     return f"{text}\nfix: {hint}"
 
 
+class ZooHelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
+    """jsonargparse's help, keeping the line breaks of the description (the list of zoo commands)."""
+
+
 class ZooArgumentParser(LightningArgumentParser):
     """Lightning's parser, with errors reduced to their cause and a fix instead of a page of usage."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", ZooHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str, ex: Exception | None = None):
         if not self.exit_on_error:
@@ -99,7 +103,7 @@ class ZooCLI(LightningCLI):
     """LightningCLI over every zoo model and data module, with sample grids and checkpoints always on."""
 
     def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs) -> None:
-        extra = "\n".join(f"  {name:<9} {help}" for name, help in EXTRA_COMMANDS.items())
+        extra = "\n".join(f"  {name:<17} {command.HELP}" for name, command in COMMANDS.items())
         super().__init__(
             GenerativeModel,
             ImageDataModule,
@@ -153,80 +157,13 @@ class ZooCLI(LightningCLI):
             say(f"images: {images.directory}")
 
 
-def list_command(argv: list[str]) -> None:
-    """``zoo list``: models (name, family, paper) and shipped configs (file, model)."""
-    argparse.ArgumentParser(prog="zoo list", description=EXTRA_COMMANDS["list"]).parse_args(argv)
-    from rich.console import Console
-    from rich.table import Table
-
-    models = Table(title="models")
-    for column in ("name", "family", "paper", "class"):
-        models.add_column(column)
-    for entry in zoo.registry.list_models():
-        models.add_row(entry.name, entry.family, entry.paper, entry.class_path)
-    configs = Table(title="configs (zoo fit --config NAME)")
-    configs.add_column("name")
-    configs.add_column("model")
-    configs.add_column("data")
-    for name, path in sorted(shipped_configs().items()):
-        config = yaml.safe_load(path.read_text()) or {}
-        configs.add_row(name, _class_name(config.get("model")), _class_name(config.get("data")))
-    console = Console(width=200)
-    console.print(models)
-    console.print(configs)
-
-
-def _class_name(section) -> str:
-    return section.get("class_path", "").rsplit(".", 1)[-1] if isinstance(section, dict) else ""
-
-
-def sample_command(argv: list[str]) -> None:
-    """``zoo sample``: load a checkpoint (no config needed) and save a grid of samples."""
-    parser = argparse.ArgumentParser(prog="zoo sample", description=EXTRA_COMMANDS["sample"])
-    parser.add_argument("--ckpt", required=True, help="checkpoint path")
-    parser.add_argument("--n", type=int, default=64, help="number of samples")
-    parser.add_argument("--out", default="samples.png", help="output PNG")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent noise")
-    parser.add_argument("--nrow", type=int, default=8, help="images per row")
-    args = parser.parse_args(argv)
-    from torchvision.utils import save_image
-
-    from zoo.checkpoint import CheckpointError, load
-
-    try:
-        model = load(args.ckpt)
-    except CheckpointError as error:
-        fail(error)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save_image(model.sample(args.n, seed=args.seed), args.out, nrow=args.nrow, padding=2, pad_value=1.0)
-    print(f"wrote {args.n} samples of {type(model).__name__} to {args.out}")
-
-
-def train_classifier_command(argv: list[str]) -> None:
-    """``zoo train-classifier``: train and save the small classifier of MNIST or Fashion-MNIST."""
-    parser = argparse.ArgumentParser(prog="zoo train-classifier", description=EXTRA_COMMANDS["train-classifier"])
-    parser.add_argument("--data", choices=["fashion_mnist", "mnist"], default="fashion_mnist")
-    parser.add_argument("--data-dir", default="data", help="where the data module finds or stores the dataset")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--out", required=True, help="output .pt file")
-    args = parser.parse_args(argv)
-    import datamodules
-    from zoo.metrics.classifier import save_classifier, train_classifier
-
-    module = {"fashion_mnist": datamodules.FashionMNISTDataModule, "mnist": datamodules.MNISTDataModule}[args.data]
-    try:
-        model, accuracy = train_classifier(module(data_dir=args.data_dir, batch_size=128), epochs=args.epochs)
-    except USER_ERRORS as error:
-        fail(error)
-    save_classifier(model, args.out, accuracy)
-    print(f"test accuracy {accuracy:.4f}; saved to {args.out}")
-
-
 def main(argv: list[str] | None = None) -> None:
     words = sys.argv[1:] if argv is None else list(argv)
-    if words and words[0] in EXTRA_COMMANDS:
-        commands = {"list": list_command, "sample": sample_command, "train-classifier": train_classifier_command}
-        commands[words[0]](words[1:])
+    if words and words[0] in COMMANDS:
+        try:
+            COMMANDS[words[0]].run(words[1:])
+        except USER_ERRORS as error:
+            fail(error)
         return
     try:
         ZooCLI(args=argv)

@@ -1,5 +1,6 @@
 """Lightning callbacks shared by every model."""
 
 from zoo.callbacks.images import ImageGrids
+from zoo.callbacks.quality import QualityMetrics
 
-__all__ = ["ImageGrids"]
+__all__ = ["ImageGrids", "QualityMetrics"]

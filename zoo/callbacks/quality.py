@@ -1,0 +1,58 @@
+"""Sample quality during training: FID/KID/precision-recall every N iterations, so dashboards show a quality curve."""
+
+import lightning as L
+
+from zoo.metrics.quality import QualityEvaluator, generated_images, real_images
+
+
+class QualityMetrics(L.Callback):
+    """At the start, every ``every_n_batches`` iterations and at the end of fit, score ``num_images`` samples (fixed seeds) against
+    ``num_images`` images of the ``split``, and log ``<split>/fid[<extractor>]`` etc. to every logger (x-axis:
+    iterations). Runs on rank 0 only. Small ``num_images`` give biased but comparable-over-time values.
+
+    Args:
+        every_n_batches: interval in training batches.
+        num_images: real and generated images per evaluation.
+        extractor: feature extractor name (``fmnist-classifier``, ``classifier:PATH``, ``inception``).
+        metrics: any of ``fid``, ``kid``, ``is``, ``pr``.
+        split: real images to compare with (``val`` or ``test``).
+    """
+
+    def __init__(
+        self,
+        every_n_batches: int = 1000,
+        num_images: int = 1000,
+        extractor: str = "fmnist-classifier",
+        metrics: tuple[str, ...] = ("fid", "kid", "pr"),
+        split: str = "val",
+    ) -> None:
+        self.every_n_batches = every_n_batches
+        self.num_images = num_images
+        self.extractor = extractor
+        self.metrics = tuple(metrics)
+        self.split = split
+        self.evaluator: QualityEvaluator | None = None
+        self.history: list[dict] = []
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            real, _ = real_images(trainer.datamodule, self.split, self.num_images)
+            self.evaluator = QualityEvaluator(real, self.extractor)
+            self.score(trainer, pl_module)  # the starting point of the curve
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.every_n_batches and pl_module.iteration % self.every_n_batches == 0:
+            self.score(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.history or self.history[-1]["iteration"] != pl_module.iteration:
+            self.score(trainer, pl_module)
+
+    def score(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.evaluator is None:
+            return
+        fake = generated_images(pl_module, self.num_images, seed=0)
+        values = {f"{self.split}/{k}": v for k, v in self.evaluator.score(fake, self.metrics).items()}
+        self.history.append({"iteration": pl_module.iteration, **values})
+        for logger in trainer.loggers:
+            logger.log_metrics(values, step=pl_module.iteration)

@@ -1,0 +1,88 @@
+"""Feature extractors for FID, KID, Inception Score and precision/recall, each with the name reported beside its numbers.
+
+FIDs are comparable only under the same extractor, resize, normalisation and sample counts, so every metric is
+reported as ``fid[<extractor>]`` with the counts alongside. Extractors take images in [0, 1] (torchmetrics'
+``normalize=True`` convention):
+
+* ``fmnist-classifier``: the 128-d penultimate features (and 10 logits) of the Fashion-MNIST classifier that ships
+  with zoo (1×28×28 input);
+* ``classifier:PATH``: a classifier trained with ``zoo train-classifier`` (e.g. for MNIST);
+* ``inception``: torchmetrics' standard InceptionV3 (2048-d pool features); needs ``torch-fidelity`` and a one-time
+  download of its weights, so it is not available offline.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from zoo.metrics.classifier import load_classifier
+
+
+class ClassifierFeatures(nn.Module):
+    """A zoo classifier's penultimate features (or logits), in float64, for images in [0, 1]."""
+
+    def __init__(self, classifier: nn.Module, logits: bool = False) -> None:
+        super().__init__()
+        self.classifier = classifier.eval()
+        self.logits = logits
+        self.num_features = classifier.num_classes if logits else classifier.num_features
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> Tensor:
+        unit = images.float() / 255 if images.dtype == torch.uint8 else images.float()  # torchmetrics may send uint8
+        x = unit * 2 - 1  # the classifier was trained on [-1, 1]
+        out = self.classifier(x) if self.logits else self.classifier.features(x)
+        return out.double()
+
+
+@dataclass
+class Extractor:
+    """A named feature extractor: ``features`` for FID/KID/PR, ``logits`` for IS (None: IS unavailable)."""
+
+    name: str
+    features: nn.Module | None
+    logits: nn.Module | None
+    input_shape: tuple[int, int, int] | None  # None: any shape (resized by the extractor)
+
+
+def get_extractor(name: str, image_shape: tuple[int, int, int]) -> Extractor:
+    """The extractor called ``name`` for images of ``image_shape``; raises ValueError with the alternatives."""
+    if name == "fmnist-classifier" or name.startswith("classifier:"):
+        classifier = load_classifier("fashion_mnist" if name == "fmnist-classifier" else name.split(":", 1)[1])
+        if tuple(image_shape) != classifier.image_shape:
+            raise ValueError(
+                f"extractor {name} takes {classifier.image_shape} images, the model makes {tuple(image_shape)}; "
+                "use --extractor inception, or train a classifier for this data with `zoo train-classifier`."
+            )
+        label = name if name == "fmnist-classifier" else f"classifier:{Path(name.split(':', 1)[1]).stem}"
+        return Extractor(label, ClassifierFeatures(classifier), ClassifierFeatures(classifier, logits=True),
+                         classifier.image_shape)
+    if name == "inception":
+        return Extractor("inception", None, None, None)  # torchmetrics builds InceptionV3 itself
+    raise ValueError(f"unknown extractor {name!r}; choose fmnist-classifier, classifier:PATH or inception")
+
+
+def default_extractor(datamodule) -> str:
+    """``fmnist-classifier`` for Fashion-MNIST, ``inception`` otherwise."""
+    return "fmnist-classifier" if type(datamodule).__name__ == "FashionMNISTDataModule" else "inception"
+
+
+def three_channels(images: Tensor) -> Tensor:
+    """Grey images repeated to RGB, for the Inception network."""
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def inception_unavailable(error: Exception) -> RuntimeError:
+    return RuntimeError(
+        f"the Inception extractor could not be built ({type(error).__name__}: {error}). It needs "
+        "`pip install torch-fidelity` and internet access once to download its weights. Offline, use "
+        "--extractor fmnist-classifier (Fashion-MNIST) or a classifier trained by `zoo train-classifier`."
+    )
+
+
+@torch.no_grad()
+def extract(module: nn.Module, images: Tensor, batch_size: int = 500) -> Tensor:
+    """Run ``module`` over ``images`` in batches; returns float64 features on the CPU."""
+    return torch.cat([module(chunk).cpu() for chunk in images.split(batch_size)]).double()

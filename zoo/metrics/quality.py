@@ -1,0 +1,192 @@
+"""Sample-quality and likelihood numbers for one model, each stated with how it was made.
+
+FID, KID and Inception Score come from torchmetrics (with zoo's classifier features where Inception weights
+cannot be downloaded); precision/recall from :mod:`zoo.metrics.precision_recall`; NLL from the IWAE bound.
+"""
+
+import math
+
+import torch
+from torch import Tensor
+
+from zoo.metrics.features import Extractor, extract, get_extractor, inception_unavailable, three_channels
+from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, supports_nll
+from zoo.metrics.precision_recall import precision_recall
+
+METRICS = ("fid", "kid", "is", "pr", "nll")
+
+
+def real_images(datamodule, split: str, n: int) -> tuple[Tensor, Tensor]:
+    """The first ``n`` images (in [0, 1]) and labels of a split: ``train``, ``val`` or ``test``."""
+    datamodule.setup("test" if split == "test" else "fit")
+    loader = getattr(datamodule, f"{split}_dataloader")()
+    images, labels, count = [], [], 0
+    for batch_images, batch_labels in loader:
+        images.append(batch_images)
+        labels.append(batch_labels)
+        count += len(batch_images)
+        if count >= n:
+            break
+    return ((torch.cat(images)[:n] + 1) / 2).clamp(0, 1), torch.cat(labels)[:n]
+
+
+@torch.no_grad()
+def generated_images(model, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
+    """``n`` samples in [0, 1], drawn in batches with seeds ``seed, seed + 1, ...`` (reproducible)."""
+    chunks = [model.sample(min(batch_size, n - start), seed=seed + i).cpu()
+              for i, start in enumerate(range(0, n, batch_size))]
+    return torch.cat(chunks)
+
+
+class QualityEvaluator:
+    """Holds the real images' features of one split, so many sample sets can be scored against them.
+
+    Args:
+        real: real images (N, C, H, W) in [0, 1].
+        extractor: name of the feature extractor (see :mod:`zoo.metrics.features`).
+        kid_subset: subset size of the KID estimator (capped by the sample counts).
+    """
+
+    def __init__(self, real: Tensor, extractor: str, kid_subset: int = 1000) -> None:
+        self.real = real
+        self.extractor: Extractor = get_extractor(extractor, tuple(real.shape[1:]))
+        self.kid_subset = kid_subset
+        self._inception = None
+        self._real_features = None
+
+    @property
+    def name(self) -> str:
+        return self.extractor.name
+
+    def features(self, images: Tensor) -> Tensor:
+        if self.extractor.features is not None:
+            return extract(self.extractor.features, images)
+        inception = self._inception_net()
+        return torch.cat([inception((three_channels(c) * 255).byte()).cpu() for c in images.split(200)]).double()
+
+    def _inception_net(self):
+        if self._inception is None:
+            try:
+                from torchmetrics.image.fid import FrechetInceptionDistance
+
+                self._inception = FrechetInceptionDistance(feature=2048).inception
+            except Exception as error:  # missing torch-fidelity, or weights that cannot be downloaded
+                raise inception_unavailable(error) from error
+        return self._inception
+
+    def real_features(self) -> Tensor:
+        if self._real_features is None:
+            self._real_features = self.features(self.real)
+        return self._real_features
+
+    def score(self, fake: Tensor, metrics: tuple[str, ...] = ("fid", "kid", "is", "pr")) -> dict[str, float]:
+        """Metric values of generated images ``fake`` (in [0, 1]) keyed ``"<metric>[<extractor>]"``."""
+        tag = f"[{self.name}]"
+        results: dict[str, float] = {}
+        fake_features = self.features(fake) if {"fid", "kid", "pr"} & set(metrics) else None
+        if "fid" in metrics:
+            results[f"fid{tag}"] = frechet_distance(self.real_features(), fake_features)
+        if "kid" in metrics:
+            mean, std = kernel_distance(self.real_features(), fake_features, self.kid_subset)
+            results[f"kid{tag}"], results[f"kid_std{tag}"] = mean, std
+        if "is" in metrics:
+            mean, std = self.inception_score(fake)
+            results[f"is{tag}"], results[f"is_std{tag}"] = mean, std
+        if "pr" in metrics:
+            results[f"precision{tag}"], results[f"recall{tag}"] = precision_recall(self.real_features(), fake_features)
+        return results
+
+    def inception_score(self, images: Tensor) -> tuple[float, float]:
+        from torchmetrics.image.inception import InceptionScore
+
+        try:
+            if self.extractor.logits is not None:
+                metric = InceptionScore(feature=self.extractor.logits, normalize=True, splits=10)
+            else:
+                metric = InceptionScore(normalize=True, splits=10)
+                images = three_channels(images)
+        except Exception as error:
+            raise inception_unavailable(error) from error
+        for chunk in images.split(500):
+            metric.update(chunk)
+        mean, std = metric.compute()
+        return float(mean), float(std)
+
+
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    """FID between two feature sets, through torchmetrics' implementation on precomputed features."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=_Precomputed(real.shape[1]), normalize=True,
+                                      input_img_size=(real.shape[1],))
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    return float(metric.compute())
+
+
+def kernel_distance(real: Tensor, fake: Tensor, subset: int = 1000) -> tuple[float, float]:
+    """KID (mean, std over subsets) between two feature sets, through torchmetrics."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    size = min(subset, len(real), len(fake))
+    metric = KernelInceptionDistance(feature=_Precomputed(real.shape[1]), normalize=True, subset_size=size)
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+class _Precomputed(torch.nn.Module):
+    """Identity "network" so torchmetrics' FID/KID statistics run on features computed once and reused."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: Tensor) -> Tensor:
+        return features
+
+
+def evaluate(
+    model,
+    datamodule,
+    metrics: tuple[str, ...] = ("fid", "kid", "is", "pr"),
+    n: int = 10_000,
+    split: str = "test",
+    extractor: str = "fmnist-classifier",
+    seed: int = 0,
+    nll_k: int = 1000,
+    nll_images: int = 1000,
+) -> dict:
+    """Every requested metric of ``model`` against ``n`` images of ``split``, plus how the numbers were made."""
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
+    model.eval()
+    real, _ = real_images(datamodule, split, n)
+    result: dict = {"model": type(model).__name__, "iteration": getattr(model, "iteration", None), "split": split,
+                    "n_real": len(real), "seed": seed}
+    sample_metrics = tuple(m for m in metrics if m != "nll")
+    if sample_metrics:
+        torch.manual_seed(seed)
+        evaluator = QualityEvaluator(real, extractor)
+        fake = generated_images(model, n, seed)
+        result.update(extractor=evaluator.name, n_generated=len(fake))
+        result.update(evaluator.score(fake, sample_metrics))
+    if "nll" in metrics:
+        if not supports_nll(model):
+            result["nll"] = None  # no tractable likelihood: stated, not estimated
+        else:
+            torch.manual_seed(seed)
+            images = real[:nll_images] * 2 - 1
+            nll = torch.cat([importance_sampled_nll(model, chunk, nll_k) for chunk in images.split(50)]).mean()
+            result.update(nll_nats=float(nll), nll_bits_per_dim=bits_per_dim(nll, tuple(real.shape[1:])),
+                          nll_k=nll_k, nll_images=len(images))
+    return {k: _json_number(v) for k, v in result.items()}
+
+
+def _json_number(value):
+    """Floats rounded to 6 digits; NaN/inf become None so every line is valid JSON."""
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    return value

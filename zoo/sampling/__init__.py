@@ -1,0 +1,1 @@
+"""Ways to draw and inspect samples: interpolation, latent arithmetic, neighbours, DRS, DDLS, manifolds."""
