@@ -49,14 +49,14 @@ class SyntheticDataModule(ImageDataModule):
     """Generated bar images (see the module docstring), held in memory.
 
     Args:
-        image_shape: (C, H, W) of the generated images; H and W of at least 10 keep the classes distinct.
+        shape: (C, H, W) of the generated images; H and W of at least 10 keep the classes distinct.
         num_images: Images in the training pool (training plus validation split).
         num_test_images: Images in the test split.
         data_dir: Unused (nothing is read); kept for a uniform interface.
         batch_size: Images per batch (per process under DDP).
         num_workers: Unused (the data is batched in memory).
         val_size: Images of the pool held out as the validation split.
-        image_size: Height and width to resize to once at setup; None keeps ``image_shape``.
+        image_size: Height and width to resize to once at setup; None keeps ``shape``.
         seed: Seed of the images, the validation split and the shuffling order.
         download: Unused (nothing is downloaded).
         train_subset: Use only the first N training images after the split.
@@ -67,7 +67,7 @@ class SyntheticDataModule(ImageDataModule):
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
+        shape: tuple[int, int, int] = (1, 28, 28),
         num_images: int = 512,
         num_test_images: int = 128,
         data_dir: str = "data",
@@ -80,11 +80,11 @@ class SyntheticDataModule(ImageDataModule):
         train_subset: int | None = None,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
-        if len(image_shape) != 3 or min(image_shape) < 1:
-            raise ValueError(f"image_shape must be three positive sizes (C, H, W), got {image_shape}")
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"shape must be three positive sizes (C, H, W), got {shape}")
         if num_images < 1 or num_test_images < 0:
             raise ValueError(f"need num_images >= 1 and num_test_images >= 0, got {num_images}, {num_test_images}")
-        self.native_shape = tuple(image_shape)
+        self.native_shape = tuple(shape)
         self.num_images = num_images
         self.num_test_images = num_test_images
 

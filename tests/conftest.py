@@ -34,7 +34,7 @@ def synthetic_data(image_shape=(1, 28, 28), num_images: int = 80, batch_size: in
     from datamodules import SyntheticDataModule
 
     return SyntheticDataModule(
-        image_shape=image_shape, num_images=num_images, batch_size=batch_size, val_size=16, **kwargs
+        shape=image_shape, num_images=num_images, batch_size=batch_size, val_size=16, **kwargs
     )
 
 

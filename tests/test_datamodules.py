@@ -470,7 +470,7 @@ def test_synthetic_is_deterministic_and_learnable():
 
 
 def test_synthetic_colour_and_resize():
-    dm = SyntheticDataModule(image_shape=(3, 16, 20), image_size=32, num_images=40, val_size=8, batch_size=8)
+    dm = SyntheticDataModule(shape=(3, 16, 20), image_size=32, num_images=40, val_size=8, batch_size=8)
     assert dm.image_shape == (3, 32, 32)
     images, _ = next(iter(dm.train_dataloader()))
     assert images.shape == (8, 3, 32, 32) and images.min() >= -1 and images.max() <= 1

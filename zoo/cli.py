@@ -9,14 +9,16 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import yaml
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-import zoo.registry  # imports every model, so short class names work in YAML
+import zoo.registry
 from datamodules.base import CorruptDatasetError, DatasetNotFoundError, ImageDataModule
-from zoo.callbacks import ImageGrids
+from zoo.callbacks import ImageGrids, WandbCheckpointArtifact
 from zoo.checkpoint import CheckpointError
 from zoo.commands import COMMANDS
 from zoo.core.base import GenerativeModel, NonFiniteLossError
@@ -26,6 +28,8 @@ from zoo.core.base import GenerativeModel, NonFiniteLossError
 class ConfigError(ValueError):
     """The config parsed, but the model, data or trainer it describes cannot be built."""
 
+
+zoo.registry.import_models()  # before any parser exists: short class names (``--model DCGAN``) resolve
 
 USER_ERRORS = (ConfigError, DatasetNotFoundError, CorruptDatasetError, CheckpointError, NonFiniteLossError)
 """Errors caused by input, not by a bug: printed as one message (cause and fix), without a traceback."""
@@ -99,6 +103,16 @@ class ZooArgumentParser(LightningArgumentParser):
         sys.exit(2)
 
 
+class LogConfig(SaveConfigCallback):
+    """Writes ``config.yaml`` beside the logs (Lightning's behaviour) and logs the full resolved config, as
+    ``config/...`` hyper-parameters, to every logger (W&B run config, TensorBoard hparams, CSV hparams.yaml)."""
+
+    def save_config(self, trainer, pl_module, stage: str) -> None:
+        resolved = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"config": resolved})
+
+
 class ZooCLI(LightningCLI):
     """LightningCLI over every zoo model and data module, with sample grids and checkpoints always on."""
 
@@ -113,6 +127,7 @@ class ZooCLI(LightningCLI):
             save_config_kwargs={"overwrite": True},
             parser_kwargs={"description": f"zoo: generative models on Lightning.\n\nzoo commands:\n{extra}"},
             parser_class=ZooArgumentParser,
+            save_config_callback=LogConfig,
             args=args,
             run=run,
             **kwargs,
@@ -123,6 +138,7 @@ class ZooCLI(LightningCLI):
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.add_lightning_class_args(ImageGrids, "images")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(WandbCheckpointArtifact, "wandb_artifact")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
 
     def parse_arguments(self, parser, args) -> None:
@@ -155,6 +171,10 @@ class ZooCLI(LightningCLI):
             say(f"  sample from it: zoo sample --ckpt {last} --n 64 --out samples.png")
         if images is not None and images.directory is not None:
             say(f"images: {images.directory}")
+        if any(isinstance(logger, WandbLogger) for logger in self.trainer.loggers):
+            import wandb
+
+            wandb.finish()  # flush the run (offline: its directory is then complete for `wandb sync`)
 
 
 def main(argv: list[str] | None = None) -> None:

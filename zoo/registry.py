@@ -38,7 +38,7 @@ def register(family: str, paper: str, name: str | None = None):
     return decorate
 
 
-def _import_models() -> None:
+def import_models() -> None:
     import zoo.models
 
     for module in pkgutil.iter_modules(zoo.models.__path__):
@@ -47,13 +47,13 @@ def _import_models() -> None:
 
 def list_models() -> list[ModelEntry]:
     """Every registered model, sorted by family then name."""
-    _import_models()
+    import_models()
     return sorted(_REGISTRY.values(), key=lambda e: (e.family, e.name))
 
 
 def get_model(name: str) -> ModelEntry:
     """The entry registered as ``name`` (case-insensitive; a class name or class path works too)."""
-    _import_models()
+    import_models()
     key = name.rsplit(".", 1)[-1].lower()
     if key not in _REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))} (see `zoo list`)")

@@ -1,6 +1,7 @@
 """Lightning callbacks shared by every model."""
 
+from zoo.callbacks.artifact import WandbCheckpointArtifact
 from zoo.callbacks.images import ImageGrids
 from zoo.callbacks.quality import QualityMetrics
 
-__all__ = ["ImageGrids", "QualityMetrics"]
+__all__ = ["ImageGrids", "QualityMetrics", "WandbCheckpointArtifact"]

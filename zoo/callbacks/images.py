@@ -9,23 +9,38 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from zoo.sampling.latent import slerp
+
 
 class ImageGrids(L.Callback):
     """Every ``every_n_batches`` training batches and at the end of fit, draw samples from one fixed batch of noise
-    (so successive grids show the same z) and, for models with ``reconstruct``, reconstruct one fixed validation
-    batch (originals on odd rows, reconstructions below them). Files: ``<log_dir>/images/{samples,reconstructions}
-    _<iteration>.png`` and ``..._final.png``.
+    (so successive grids show the same z), spherical interpolation strips between fixed pairs of latents, and, for
+    models with ``reconstruct``, reconstructions of one fixed validation batch (originals on odd rows,
+    reconstructions below them). Files: ``<log_dir>/images/{samples,interpolation,reconstructions}_<iteration>.png``
+    and ``..._final.png``; the same images go to the W&B or TensorBoard logger.
 
     Args:
         every_n_batches: interval in training batches (0: only at the end).
-        num_images: images per grid.
+        num_images: images per sample grid.
+        interpolation_rows: interpolation strips per grid (0: none).
+        interpolation_steps: images per strip.
         seed: seed of the fixed noise.
     """
 
-    def __init__(self, every_n_batches: int = 500, num_images: int = 64, seed: int = 0) -> None:
+    def __init__(
+        self,
+        every_n_batches: int = 500,
+        num_images: int = 64,
+        interpolation_rows: int = 4,
+        interpolation_steps: int = 8,
+        seed: int = 0,
+    ) -> None:
         self.every_n_batches = every_n_batches
         self.num_images = num_images
+        self.interpolation_rows = interpolation_rows
+        self.interpolation_steps = interpolation_steps
         self.seed = seed
+        self._path: Tensor | None = None
         self.directory: Path | None = None
         self.written: list[Path] = []
         self._noise: Tensor | None = None
@@ -37,7 +52,11 @@ class ImageGrids(L.Callback):
         self.directory = Path(log_dir) / "images"
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._noise = pl_module.sample_latent(self.num_images, torch.Generator().manual_seed(self.seed)).cpu()
+        generator = torch.Generator().manual_seed(self.seed)
+        self._noise = pl_module.sample_latent(self.num_images, generator).cpu()
+        if self.interpolation_rows:
+            ends = [pl_module.sample_latent(self.interpolation_rows, generator) for _ in range(2)]
+            self._path = slerp(*ends, torch.linspace(0, 1, self.interpolation_steps)).flatten(0, 1).cpu()
         if hasattr(pl_module, "reconstruct") and trainer.datamodule is not None:
             self._originals = _first_images(trainer.datamodule, self.num_images // 2)
 
@@ -53,6 +72,8 @@ class ImageGrids(L.Callback):
         if self._noise is None:
             return
         grids = {"samples": pl_module.sample(len(self._noise), z=self._noise)}
+        if self._path is not None:
+            grids["interpolation"] = pl_module.sample(len(self._path), z=self._path)
         if self._originals is not None:
             grids["reconstructions"] = self._reconstruction_rows(pl_module)
         self._save(trainer, grids, tag, pl_module.iteration)
@@ -71,7 +92,8 @@ class ImageGrids(L.Callback):
     def _save(self, trainer: L.Trainer, grids: dict[str, Tensor], tag: str, step: int) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         for name, images in grids.items():
-            grid = make_grid(images.cpu(), nrow=8, padding=2, pad_value=1.0)
+            nrow = self.interpolation_steps if name == "interpolation" else 8
+            grid = make_grid(images.cpu(), nrow=nrow, padding=2, pad_value=1.0)
             path = self.directory / f"{name}_{tag}.png"
             save_image(grid, path)
             self.written.append(path)

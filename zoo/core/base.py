@@ -11,6 +11,7 @@ batches. The x-axis of every logged curve, and ``model.iteration``, count *train
 one batch = one pass through ``updates()``), which is what the images and dashboards are indexed by.
 """
 
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -62,7 +63,12 @@ class GenerativeModel(L.LightningModule):
         self.latent_dim = latent_dim
         self.iteration = 0  # training batches seen: the x-axis of logs and image grids
         self._rng_to_restore: dict | None = None
+        self._stepping = ""  # the player whose optimiser is stepping (for the gradient-norm log)
         self.save_hyperparameters()
+        # Lightning also collects the arguments of intermediate base classes' __init__; keep only those of the
+        # concrete class (and the CLI's private "_..." keys), so zoo.load rebuilds it with its own signature.
+        accepted = inspect.signature(type(self).__init__).parameters
+        self.remove_ignored_hparams([k for k in self.hparams if k not in accepted and not k.startswith("_")])
 
     # --- what a model defines ----------------------------------------------------------------------------------
 
@@ -117,6 +123,7 @@ class GenerativeModel(L.LightningModule):
             terms = update.loss(real, shared)
             self._check_finite(terms["loss"], update.player)
             self.manual_backward(terms["loss"])
+            self._stepping = update.player
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             self.untoggle_optimizer(optimizer)
@@ -124,6 +131,15 @@ class GenerativeModel(L.LightningModule):
             for key, value in terms.items():
                 self.log(f"train/{update.player}/{key}", value.detach().float(), prog_bar=key == "loss")
         self.iteration += 1
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Log the stepping network's gradient norm (after any AMP unscaling) on the logger's steps only."""
+        if self._trainer is None or (self.iteration + 1) % self.trainer.log_every_n_steps:
+            return
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if grads:
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+            self.log(f"train/{self._stepping}/grad_norm", norm)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_evaluation(batch[0], "val")
@@ -177,12 +193,14 @@ class GenerativeModel(L.LightningModule):
     # --- checkpoint state --------------------------------------------------------------------------------------
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        cls = type(self)
         checkpoint["zoo"] = {
-            "class_path": f"{cls.__module__}.{cls.__qualname__}",
+            "class_path": _class_path(self),
             "iteration": self.iteration,
             "rng": capture_rng_state(),
         }
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None:  # so evaluation can rebuild the data the model was trained on
+            checkpoint["zoo"]["datamodule_class_path"] = _class_path(datamodule)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("zoo", {})
@@ -196,6 +214,10 @@ class GenerativeModel(L.LightningModule):
         if self.trainer.world_size > 1:  # seed_everything gives every rank one seed; decorrelate their noise
             seed = int(torch.randint(2**62, ())) + self.trainer.global_rank
             torch.manual_seed(seed)
+
+
+def _class_path(obj: object) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
 def _as_list(optimizers) -> list:
