@@ -64,10 +64,17 @@ def load_datamodule(path: str | Path, **overrides: Any):
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """``torch.load`` a checkpoint on the CPU, turning every failure into a :class:`CheckpointError` with a fix."""
-    path = Path(path)
+    """``torch.load`` a checkpoint on the CPU, turning every failure into a :class:`CheckpointError` with a fix.
+
+    ``path`` may also be the name of a published checkpoint (``zoo pull --list``) when no such file exists: its
+    verified copy is used, downloaded into the cache first if needed.
+    """
+    path = Path(_resolve_pretrained(path))
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; check the path (training prints where it saved).")
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; check the path (training prints where it saved), "
+            "or give the name of a published checkpoint (`zoo pull --list`)."
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated zip, wrong format, pickle error: all mean "this file is not usable"
@@ -80,10 +87,21 @@ def read_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
+def _resolve_pretrained(path: str | Path) -> str | Path:
+    """A registered pretrained name that is not an existing file becomes the path of its verified local copy."""
+    if isinstance(path, str) and not Path(path).exists():
+        from zoo.pretrained import is_pretrained, pull
+
+        if is_pretrained(path):
+            return pull(path)
+    return path
+
+
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModel:
     """Rebuild a model from a checkpoint alone and load its weights; returns it in eval mode.
 
     >>> model = zoo.load("last.ckpt"); images = model.sample(16)  # (16, C, H, W) in [0, 1]
+    >>> model = zoo.load("vae_fashion_mnist")  # a published checkpoint by name (pulled and verified if needed)
     """
     checkpoint = read_checkpoint(path)
     hparams = dict(checkpoint.get("hyper_parameters") or {})

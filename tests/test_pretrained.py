@@ -1,0 +1,301 @@
+"""Published checkpoints: publish -> serve -> pull (verified, cached) -> load, failures that leave nothing behind,
+the checkpoint shipped inside the package, and torch.hub entry points."""
+
+import http.server
+import json
+import socket
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from tests.conftest import REPO, tiny_trainer
+from zoo.cli import main
+from zoo.pretrained import (PretrainedError, cache_dir, get, index_files, list_pretrained, pull, read_index,
+                            sha256_of)
+
+SHIPPED = "vae_fashion_mnist"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Every test gets an empty download cache (through $TORCH_HOME) and no extra index."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.delenv("ZOO_PRETRAINED_INDEX", raising=False)
+    return tmp_path / "torch-home" / "hub" / "zoo"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A full training checkpoint (optimiser states, loops, rng) of a tiny VAE after two steps on synthetic bars."""
+    from datamodules import SyntheticDataModule
+
+    folder = tmp_path_factory.mktemp("trained")
+    torch.manual_seed(0)
+    model = zoo.create("vae", latent_dim=4,
+                       encoder={"class_path": "zoo.nets.ConvEncoder", "init_args": {"base_channels": 8}},
+                       decoder={"class_path": "zoo.nets.ConvDecoder", "init_args": {"base_channels": 8}})
+    data = SyntheticDataModule(num_images=48, num_test_images=32, val_size=16, batch_size=8)
+    trainer = tiny_trainer(folder, max_steps=2)
+    trainer.fit(model, datamodule=data)
+    trainer.save_checkpoint(folder / "last.ckpt")
+    return folder / "last.ckpt"
+
+
+@pytest.fixture(scope="module")
+def published(trained, tmp_path_factory) -> tuple[Path, dict]:
+    """``zoo publish`` of the tiny VAE (with metrics on 32 images): the release folder and its entry."""
+    out = tmp_path_factory.mktemp("release")
+    main(["publish", "--ckpt", str(trained), "--name", "tiny_vae", "--out", str(out), "--metrics", "fid,kid,pr",
+          "--n", "32", "--extractor", "fmnist-classifier", "--description", "a test release"])
+    return out, json.loads((out / "tiny_vae.entry.json").read_text())["tiny_vae"]
+
+
+def register(tmp_path: Path, monkeypatch, name: str, entry: dict) -> None:
+    """Add ``entry`` to the registry through an extra index file named by $ZOO_PRETRAINED_INDEX."""
+    index = tmp_path / "extra-index.json"
+    index.write_text(json.dumps({"format": 1, "checkpoints": {name: entry}}))
+    monkeypatch.setenv("ZOO_PRETRAINED_INDEX", str(index))
+
+
+def at_url(entry: dict, url: str, **changes) -> dict:
+    moved = {k: v for k, v in entry.items() if k != "file"}
+    return {**moved, "url": url, **changes}
+
+
+@contextmanager
+def serve(directory: Path, truncate: bool = False):
+    """An HTTP server on 127.0.0.1 (free port) for ``directory``; yields its URL and the list of request paths.
+
+    With ``truncate`` it announces the full Content-Length, sends half of the bytes and closes the connection.
+    """
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            path = directory / self.path.lstrip("/")
+            if not path.is_file():
+                self.send_error(404)
+                return
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2] if truncate else data)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Every file (hidden temporaries included) under ``folder``."""
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+# --- publish ----------------------------------------------------------------------------------------------------
+
+
+def test_publish_writes_a_slim_checkpoint_that_samples_like_the_original(trained, published):
+    out, entry = published
+    slim_path = out / "tiny_vae.ckpt"
+    full, slim = torch.load(trained, weights_only=True), torch.load(slim_path, weights_only=True)
+    assert "optimizer_states" in full and "loops" in full
+    for key in ("optimizer_states", "lr_schedulers", "loops", "callbacks"):
+        assert key not in slim, key
+    assert set(slim) >= {"state_dict", "hyper_parameters", "zoo", "datamodule_hyper_parameters"}
+    assert "rng" not in slim["zoo"] and slim["zoo"]["iteration"] == 2
+    assert slim_path.stat().st_size < trained.stat().st_size
+
+    original, loaded = zoo.load(trained), zoo.load(slim_path)
+    assert torch.equal(original.sample(16, seed=3), loaded.sample(16, seed=3))
+    assert loaded.iteration == 2
+
+    assert entry["file"] == "tiny_vae.ckpt" and "url" not in entry
+    assert entry["sha256"] == sha256_of(slim_path) and entry["size"] == slim_path.stat().st_size
+    assert entry["model"] == "vae" and entry["class_path"] == "zoo.models.vae.VAE" and "Kingma" in entry["paper"]
+    assert entry["dataset"] == "synthetic bars" and entry["license"] == "MIT"
+    assert entry["config"]["model"]["init_args"]["latent_dim"] == 4
+    assert entry["config"]["data"]["class_path"] == "datamodules.synthetic.SyntheticDataModule"
+    assert entry["training"]["iterations"] == 2
+    metrics = entry["metrics"]
+    assert metrics["extractor"] == "fmnist-classifier" and metrics["n_real"] == metrics["n_generated"] == 32
+    assert isinstance(metrics["fid[fmnist-classifier]"], float)
+
+    card = (out / "tiny_vae.md").read_text()
+    assert "Kingma" in card and "synthetic bars" in card and "fid[fmnist-classifier]" in card
+    assert "fmnist-classifier" in card and "n_generated 32" in card and entry["sha256"] in card
+    assert "a test release" in card and "zoo.load(\"tiny_vae\")" in card
+    assert Image.open(out / "tiny_vae.png").size == (8 * 30 + 2, 8 * 30 + 2)  # 64 samples of 28 px
+
+
+def test_publish_with_optimizer_keeps_the_training_state_and_url_prefix_and_index(trained, tmp_path):
+    index = tmp_path / "index.json"
+    main(["publish", "--ckpt", str(trained), "--name", "tiny_full", "--out", str(tmp_path / "rel"), "--metrics",
+          "none", "--with-optimizer", "--url-prefix", "https://example.org/zoo/", "--index", str(index)])
+    slim = torch.load(tmp_path / "rel" / "tiny_full.ckpt", weights_only=True)
+    assert "optimizer_states" in slim and "rng" in slim["zoo"]
+    entry = json.loads(index.read_text())["checkpoints"]["tiny_full"]
+    assert entry["url"] == "https://example.org/zoo/tiny_full.ckpt" and "file" not in entry
+    assert entry["metrics"] == {} and entry["training"]["with_optimizer"] is True
+    assert "Not measured" in (tmp_path / "rel" / "tiny_full.md").read_text()
+
+
+# --- pull ----------------------------------------------------------------------------------------------------------
+
+
+def test_pull_over_http_verifies_caches_and_then_hits_the_cache(published, tmp_path, monkeypatch, isolated_cache):
+    out, entry = published
+    with serve(out) as (url, requests):
+        register(tmp_path, monkeypatch, "tiny_vae", at_url(entry, f"{url}/tiny_vae.ckpt"))
+        path = pull("tiny_vae", progress=False)
+        assert path.parent == isolated_cache == cache_dir()
+        assert sha256_of(path) == entry["sha256"] and len(requests) == 1
+        assert leftovers(isolated_cache) == [path]  # no temporary file left beside it
+
+        assert pull("tiny_vae") == path and len(requests) == 1  # cache hit: no network
+        model = zoo.load("tiny_vae")  # by name, through the cache
+        assert len(requests) == 1
+        assert torch.equal(model.sample(8, seed=1), zoo.load(out / "tiny_vae.ckpt").sample(8, seed=1))
+
+        path.write_bytes(b"bit rot")  # the cached copy changed on disk: fetched again
+        assert pull("tiny_vae", progress=False) == path and len(requests) == 2
+        assert sha256_of(path) == entry["sha256"]
+
+
+def test_pull_from_a_file_url_and_the_cli(published, tmp_path, monkeypatch, capsys, isolated_cache):
+    out, entry = published
+    register(tmp_path, monkeypatch, "tiny_vae", at_url(entry, (out / "tiny_vae.ckpt").as_uri()))
+    main(["pull", "tiny_vae", "--quiet"])
+    path = isolated_cache / f"tiny_vae-{entry['sha256'][:12]}.ckpt"
+    assert f"tiny_vae: {path}" in capsys.readouterr().out
+    assert sha256_of(path) == entry["sha256"]
+    main(["sample", "--ckpt", "tiny_vae", "--n", "4", "--nrow", "2", "--out", str(tmp_path / "grid.png")])
+    assert Image.open(tmp_path / "grid.png").size == (2 * 30 + 2, 2 * 30 + 2)
+
+
+def test_hash_mismatch_is_refused_and_leaves_nothing(published, tmp_path, monkeypatch, isolated_cache):
+    out, entry = published
+    with serve(out) as (url, requests):
+        register(tmp_path, monkeypatch, "tiny_vae", at_url(entry, f"{url}/tiny_vae.ckpt", sha256="0" * 64))
+        with pytest.raises(PretrainedError, match="hash mismatch") as error:
+            pull("tiny_vae", progress=False)
+    assert entry["sha256"] in str(error.value) and "nothing was cached" in str(error.value)
+    assert len(requests) == 1 and leftovers(isolated_cache) == []
+
+
+def test_truncated_transfer_is_refused_and_leaves_nothing(published, tmp_path, monkeypatch, isolated_cache):
+    out, entry = published
+    with serve(out, truncate=True) as (url, requests):
+        register(tmp_path, monkeypatch, "tiny_vae", at_url(entry, f"{url}/tiny_vae.ckpt"))
+        with pytest.raises(PretrainedError, match="truncated") as error:
+            pull("tiny_vae", progress=False)
+    assert f"{entry['size'] // 2} of {entry['size']} bytes" in str(error.value)
+    assert len(requests) == 1 and leftovers(isolated_cache) == []
+
+
+def test_server_down_is_a_clear_error(published, tmp_path, monkeypatch, isolated_cache, capsys):
+    _, entry = published
+    with socket.socket() as probe:  # a free port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    register(tmp_path, monkeypatch, "tiny_vae", at_url(entry, f"http://127.0.0.1:{port}/tiny_vae.ckpt"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pull", "tiny_vae", "--quiet"])
+    message = capsys.readouterr().err
+    assert exit_info.value.code == 1
+    assert "cannot reach" in message and "refused" in message.lower() and "check the network" in message
+    assert leftovers(isolated_cache) == []
+
+
+def test_missing_file_on_the_server_names_the_status(published, tmp_path, monkeypatch, isolated_cache):
+    out, entry = published
+    with serve(out) as (url, _):
+        register(tmp_path, monkeypatch, "tiny_vae", at_url(entry, f"{url}/gone.ckpt"))
+        with pytest.raises(PretrainedError, match="404"):
+            pull("tiny_vae", progress=False)
+    assert leftovers(isolated_cache) == []
+
+
+def test_unknown_name_lists_the_known_ones(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pull", "no_such_model"])
+    message = capsys.readouterr().err
+    assert exit_info.value.code == 1 and "no_such_model" in message and SHIPPED in message
+    with pytest.raises(zoo.CheckpointError, match="does not exist"):
+        zoo.load("no_such_model")  # neither a file nor a registered name
+
+
+def test_hf_entries_resolve_to_the_hub_url():
+    entry = zoo.pretrained.Pretrained.from_dict("x", {
+        "model": "vae", "dataset": "d", "sha256": "0" * 64, "size": 1, "license": "MIT",
+        "hf": {"repo": "someone/zoo-vae", "filename": "x.ckpt"}})
+    assert entry.source_url == "https://huggingface.co/someone/zoo-vae/resolve/main/x.ckpt"
+    with pytest.raises(PretrainedError, match="exactly one of file, url, hf"):
+        zoo.pretrained.Pretrained.from_dict("y", {"model": "vae", "dataset": "d", "sha256": "0", "size": 1,
+                                                  "license": "MIT", "file": "a.ckpt", "url": "http://x/a.ckpt"})
+
+
+# --- the shipped checkpoint ----------------------------------------------------------------------------------------
+
+
+SHIPPED_NAMES = sorted(name for name, entry in read_index(index_files()[0]).items() if entry.file)
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_shipped_checkpoint_loads_by_name_and_samples_without_network(name, isolated_cache, tmp_path, capsys):
+    entry = get(name)
+    assert entry.file and entry.size < 2_000_000 and entry.metrics.get("extractor")
+    path = pull(name)
+    assert path == entry.shipped_path and sha256_of(path) == entry.sha256
+    model = zoo.load(name)
+    assert model.iteration == entry.training["iterations"] > 0
+    images = model.sample(16, seed=0)
+    assert images.shape == (16, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    assert images.std() > 0.05  # not a blank grid
+    main(["sample", "--ckpt", name, "--out", str(tmp_path / "grid.png")])
+    assert (tmp_path / "grid.png").is_file()
+    assert leftovers(isolated_cache) == []  # shipped files are used in place, never copied or downloaded
+    main(["pull", "--list"])
+    assert name in capsys.readouterr().out
+
+
+def test_every_registered_entry_is_valid():
+    names = [entry.name for entry in list_pretrained()]
+    assert SHIPPED in names
+    for entry in list_pretrained():
+        assert len(entry.sha256) == 64 and entry.license and entry.config.get("model")
+        assert zoo.get_model(entry.model).class_path == entry.class_path
+        if entry.file:
+            assert entry.shipped_path.stat().st_size == entry.size < 2_000_000
+            assert (entry.shipped_path.parent / entry.card).is_file()
+
+
+# --- torch.hub --------------------------------------------------------------------------------------------------
+
+
+def test_torch_hub_local_builds_models_and_loads_published_weights():
+    model = torch.hub.load(str(REPO), "dcgan", source="local", latent_dim=16)
+    assert isinstance(model, zoo.get_model("dcgan").cls) and model.latent_dim == 16
+    pretrained = torch.hub.load(str(REPO), "vae", source="local", pretrained=SHIPPED)
+    assert torch.equal(pretrained.sample(4, seed=0), zoo.load(SHIPPED).sample(4, seed=0))
+    default = torch.hub.load(str(REPO), "vae", source="local", pretrained=True)  # the only published VAE
+    assert torch.equal(default.sample(4, seed=0), zoo.load(SHIPPED).sample(4, seed=0))
+    with pytest.raises(ValueError, match="holds a 'vae' model"):
+        torch.hub.load(str(REPO), "dcgan", source="local", pretrained=SHIPPED)

@@ -1,0 +1,262 @@
+"""``zoo publish``: turn a training checkpoint into a release of the pretrained registry.
+
+Writes into ``--out``:
+
+- ``NAME.ckpt``: the slim checkpoint (weights, hyper-parameters, zoo's entry and the data module's
+  hyper-parameters; the optimiser states, loops and callbacks only with ``--with-optimizer``). It is checked to load
+  with ``zoo.load`` and to sample exactly what the original does before anything else is written;
+- ``NAME.md``: the model card (model, paper, data, config, metrics with their extractor and counts) and
+  ``NAME.png``, a grid of 64 samples (seed 0);
+- ``NAME.entry.json``: the registry entry to add to ``zoo/pretrained/index.json`` (``--index`` adds it for you);
+- ``NAME.config.yaml``: the run's full resolved config, when the checkpoint sits in a ``zoo fit`` run folder.
+
+Without ``--url-prefix`` the entry points at a file shipped next to the index (``"file": "NAME.ckpt"``); with it,
+at ``URL-PREFIX/NAME.ckpt``.
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out DIR [--metrics ...] [--n 2000]"
+TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
+
+
+def run(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="zoo publish", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ckpt", required=True, help="the training checkpoint (e.g. runs/.../last.ckpt)")
+    parser.add_argument("--name", required=True, help="registry name, <model>_<dataset> (e.g. vae_fashion_mnist)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--with-optimizer", action="store_true",
+                        help="keep the optimiser states, loops, callbacks and random state (resumable, larger)")
+    parser.add_argument("--metrics", default="fid,kid,is,pr", help="comma-separated (fid, kid, is, pr, nll), or none")
+    parser.add_argument("--n", type=int, default=2000, help="real and generated images per metric")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--extractor", default=None, help="feature extractor (default: by dataset, see zoo evaluate)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None, help="override the data module's data_dir for the metrics")
+    parser.add_argument("--url-prefix", default=None, help="where NAME.ckpt will be hosted (http(s):// or file://)")
+    parser.add_argument("--config", default=None,
+                        help="the config file it was trained with (e.g. vae_fashion_mnist.yaml)")
+    parser.add_argument("--license", default="MIT", help="licence of the weights (default MIT, zoo's own)")
+    parser.add_argument("--description", default="", help="one line for the card and the registry")
+    parser.add_argument("--index", default=None, help="also add (or replace) the entry in this index.json")
+    args = parser.parse_args(argv)
+    publish(args)
+
+
+def publish(args: argparse.Namespace) -> dict:
+    """Write the release files for ``args`` (as parsed by :func:`run`); returns the registry entry."""
+    import torch
+    from torchvision.utils import save_image
+
+    from zoo.checkpoint import CheckpointError, load, read_checkpoint
+    from zoo.pretrained import Pretrained, sha256_of
+
+    if not args.name.replace("_", "").replace("-", "").isalnum():
+        raise CheckpointError(f"--name {args.name!r}: use letters, digits, '_' and '-' only (e.g. vae_fashion_mnist).")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    source = read_checkpoint(args.ckpt)
+    slim_path = out / f"{args.name}.ckpt"
+    torch.save(slim_checkpoint(source, args.with_optimizer), slim_path)
+
+    original, slim = load(args.ckpt), load(slim_path)
+    expected, got = original.sample(64, seed=args.seed), slim.sample(64, seed=args.seed)
+    if not torch.equal(expected, got):
+        slim_path.unlink()
+        raise CheckpointError(f"{slim_path} does not sample what {args.ckpt} does; nothing was published. "
+                              "This is a bug in zoo publish: please report it.")
+    save_image(got, out / f"{args.name}.png", nrow=8, padding=2, pad_value=1.0)
+
+    zoo_state = source.get("zoo", {})
+    class_path = zoo_state.get("class_path") or source["hyper_parameters"].get("_class_path")
+    model_entry = _registered(class_path)
+    data_hparams = dict(source.get("datamodule_hyper_parameters") or {})
+    data_class_path = data_hparams.get("_class_path") or zoo_state.get("datamodule_class_path")
+
+    run_config = _run_config(Path(args.ckpt))
+    if run_config is not None:
+        shutil.copyfile(run_config, out / f"{args.name}.config.yaml")
+    metrics = _metrics(slim, slim_path, args)
+    entry = {
+        "model": model_entry.name if model_entry else class_path.rsplit(".", 1)[-1].lower(),
+        "class_path": class_path,
+        "paper": model_entry.paper if model_entry else "",
+        "dataset": _dataset_name(data_class_path),
+        "description": args.description,
+        **({"url": f"{args.url_prefix.rstrip('/')}/{slim_path.name}"} if args.url_prefix else {"file": slim_path.name}),
+        "sha256": sha256_of(slim_path),
+        "size": slim_path.stat().st_size,
+        "license": args.license,
+        "config": {
+            "file": args.config,
+            "run_config": f"{args.name}.config.yaml" if run_config is not None else None,
+            "model": _as_config(source.get("hyper_parameters") or {}, class_path),
+            "data": _as_config(data_hparams, data_class_path),
+            **_trainer_summary(run_config),
+        },
+        "training": {
+            "iterations": zoo_state.get("iteration"),
+            "optimizer_steps": source.get("global_step"),
+            "with_optimizer": bool(args.with_optimizer),
+        },
+        "metrics": metrics,
+        "card": f"{args.name}.md",
+    }
+    Pretrained.from_dict(args.name, entry)  # the entry must be one the registry accepts
+    (out / f"{args.name}.entry.json").write_text(json.dumps({args.name: entry}, indent=2) + "\n")
+    (out / f"{args.name}.md").write_text(model_card(args.name, entry))
+    if args.index:
+        add_to_index(Path(args.index), args.name, entry)
+    print(f"published {args.name}: {slim_path} ({entry['size'] / 1e6:.2f} MB, sha256 {entry['sha256']})")
+    print(f"  card: {out / (args.name + '.md')}  entry: {out / (args.name + '.entry.json')}"
+          + (f"  (added to {args.index})" if args.index else ""))
+    return entry
+
+
+def slim_checkpoint(checkpoint: dict, with_optimizer: bool = False) -> dict:
+    """What a release needs to rebuild and sample the model; the training state only when asked."""
+    if with_optimizer:
+        return dict(checkpoint)
+    slim = {key: checkpoint[key] for key in ("state_dict", "hyper_parameters", "datamodule_hyper_parameters",
+                                             "pytorch-lightning_version") if key in checkpoint}
+    slim["state_dict"] = {k: v.detach().clone().contiguous() for k, v in checkpoint["state_dict"].items()}
+    slim["hyper_parameters"] = dict(checkpoint.get("hyper_parameters") or {})
+    if "datamodule_hyper_parameters" in slim:
+        slim["datamodule_hyper_parameters"] = dict(slim["datamodule_hyper_parameters"])
+    slim["zoo"] = {k: v for k, v in checkpoint.get("zoo", {}).items() if k != "rng"}  # rng only matters to resume
+    return slim
+
+
+def add_to_index(index: Path, name: str, entry: dict) -> None:
+    """Add or replace ``name`` in an index file (created if missing), keeping the others in name order."""
+    data = json.loads(index.read_text()) if index.is_file() else {"format": 1, "checkpoints": {}}
+    data.setdefault("checkpoints", {})[name] = entry
+    data["checkpoints"] = dict(sorted(data["checkpoints"].items()))
+    index.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def model_card(name: str, entry: dict) -> str:
+    """The Markdown model card of a release."""
+    where = entry.get("url") or f"shipped inside the package (`zoo/pretrained/{entry['file']}`)"
+    config, training, metrics = entry["config"], entry["training"], entry["metrics"]
+    lines = [
+        f"# {name}",
+        "",
+        *([entry["description"], ""] if entry.get("description") else []),
+        f"- **Model**: `{entry['model']}` (`{entry['class_path']}`)",
+        f"- **Paper**: {entry['paper'] or 'n/a'}",
+        f"- **Data**: {entry['dataset']} (`{config['data'].get('class_path')}`)",
+        f"- **Training**: {training['iterations']} iterations"
+        + (f" ({training['optimizer_steps']} optimiser steps)" if training.get("optimizer_steps") is not None else "")
+        + (f", trainer {_inline(config['trainer'])}" if config.get("trainer") else "")
+        + (f"; config `{config['file']}`" if config.get("file") else "")
+        + (f"; full run config `{config['run_config']}`" if config.get("run_config") else ""),
+        f"- **Checkpoint**: {where}; {entry['size']} bytes; sha256 `{entry['sha256']}`"
+        + ("; includes the optimiser states (resumable)" if training.get("with_optimizer") else ""),
+        f"- **Licence**: {entry['license']}",
+        "",
+        "## Use",
+        "",
+        "```bash",
+        f"zoo pull {name}",
+        f"zoo sample --ckpt {name} --n 64 --out grid.png",
+        "```",
+        "",
+        "```python",
+        "import zoo",
+        f'model = zoo.load("{name}")',
+        "images = model.sample(64)  # (64, C, H, W) in [0, 1]",
+        "```",
+        "",
+        "## Samples",
+        "",
+        f"![64 samples, seed 0]({name}.png)",
+        "",
+        "## Metrics",
+        "",
+    ]
+    if metrics:
+        how = {k: metrics.get(k) for k in ("extractor", "split", "n_real", "n_generated", "seed", "iteration")}
+        lines += [
+            "Measured by `zoo.metrics.quality.evaluate` (as `zoo evaluate`): "
+            + ", ".join(f"{k} {v}" for k, v in how.items() if v is not None) + ".",
+            "",
+            "| metric | value |",
+            "| --- | --- |",
+        ]
+        lines += [f"| {k} | {v} |" for k, v in metrics.items() if k not in how and k != "model"]
+    else:
+        lines.append("Not measured for this release.")
+    import yaml
+
+    recipe = yaml.safe_dump({"model": config["model"], "data": config["data"]}, sort_keys=False,
+                            default_flow_style=None, width=110)
+    lines += ["", "## Config", "", "The model and data sections of the config it was trained with (resolved):", "",
+              "```yaml", recipe.rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _inline(mapping: dict) -> str:
+    return ", ".join(f"`{k}: {v}`" for k, v in mapping.items())
+
+
+def _metrics(model, slim_path: Path, args) -> dict:
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip() and m.strip().lower() != "none")
+    if not metrics:
+        return {}
+    from zoo.checkpoint import load_datamodule
+    from zoo.metrics.features import default_extractor
+    from zoo.metrics.quality import evaluate
+
+    data = load_datamodule(slim_path, **({"data_dir": args.data_dir} if args.data_dir else {}))
+    extractor = args.extractor or default_extractor(data)
+    return evaluate(model, data, metrics, args.n, args.split, extractor, args.seed)
+
+
+def _registered(class_path: str):
+    from zoo.registry import list_models
+
+    return next((e for e in list_models() if e.class_path == class_path), None)
+
+
+def _dataset_name(class_path: str | None) -> str:
+    if not class_path:
+        return "unknown"
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(getattr(importlib.import_module(module), name), "name", name)
+    except (ImportError, AttributeError):
+        return name
+
+
+def _as_config(hparams: dict, class_path: str | None) -> dict:
+    """Stored hyper-parameters as a YAML-style ``{class_path, init_args}`` section."""
+    init_args = {k: v for k, v in hparams.items() if not k.startswith("_")}
+    return {"class_path": hparams.get("_class_path") or class_path,
+            "init_args": json.loads(json.dumps(init_args, default=str))}
+
+
+def _run_config(ckpt: Path) -> Path | None:
+    """The ``config.yaml`` that ``zoo fit`` saved in the run folder of a checkpoint, if any."""
+    for folder in (ckpt.parent, ckpt.parent.parent):
+        if (folder / "config.yaml").is_file():
+            return folder / "config.yaml"
+    return None
+
+
+def _trainer_summary(run_config: Path | None) -> dict:
+    if run_config is None:
+        return {}
+    import yaml
+
+    config = yaml.safe_load(run_config.read_text()) or {}
+    trainer = config.get("trainer") or {}
+    keys = ("max_epochs", "max_steps", "precision", "accumulate_grad_batches")
+    return {"seed_everything": config.get("seed_everything"),
+            "trainer": {k: trainer.get(k) for k in keys if trainer.get(k) not in (None, -1)}}

@@ -1,0 +1,53 @@
+"""``zoo pull``: fetch published checkpoints into the cache (verified by sha256), or list them.
+
+The cache is ``$TORCH_HOME/hub/zoo`` (by default ``~/.cache/torch/hub/zoo``). A second pull is a cache hit; a
+cached file that changed on disk is fetched again. Checkpoints shipped inside the package are verified in place.
+Every command that takes ``--ckpt`` (and ``zoo.load``) accepts these names too.
+"""
+
+import argparse
+
+HELP = "download a published checkpoint into the cache: zoo pull NAME [--force] | zoo pull --list"
+
+
+def run(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="zoo pull", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", metavar="NAME", help="published checkpoint name(s), e.g. vae_fashion_mnist")
+    parser.add_argument("--list", action="store_true", help="list the published checkpoints and their metrics")
+    parser.add_argument("--force", action="store_true", help="download again even if the cache holds a good copy")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    from zoo.pretrained import cache_dir, list_pretrained, pull
+
+    if args.list or not args.names:
+        _print_list(list_pretrained(), cache_dir())
+        if not args.names:
+            return
+    for name in args.names:
+        path = pull(name, force=args.force, progress=not args.quiet)
+        print(f"{name}: {path}", flush=True)
+
+
+def _print_list(entries, cache) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"published checkpoints (cache: {cache})")
+    for column in ("name", "model", "dataset", "size", "where", "metrics", "licence"):
+        table.add_column(column)
+    for entry in entries:
+        where = "shipped" if entry.file else ("hf:" + entry.hf["repo"] if entry.hf else entry.url)
+        table.add_row(entry.name, entry.model, entry.dataset, f"{entry.size / 1e6:.1f} MB", where,
+                      _headline(entry.metrics), entry.license)
+    Console(width=200).print(table)
+
+
+def _headline(metrics: dict) -> str:
+    """FID / precision / recall and how they were measured, in one cell."""
+    shown = [f"{key.split('[')[0]} {value:.3g}" for key, value in metrics.items()
+             if key.split("[")[0] in ("fid", "kid", "is", "precision", "recall") and isinstance(value, (int, float))]
+    if not shown:
+        return ""
+    how = f" ({metrics.get('extractor')}, n={metrics.get('n_generated')})" if metrics.get("extractor") else ""
+    return ", ".join(shown) + how
