@@ -16,6 +16,19 @@ CASES = {
         discriminator={"class_path": "zoo.nets.DCGANDiscriminator", "init_args": {"base_channels": 8}},
     ),
     "vae": dict(),  # reparameterisation noise
+    # interpolates' epsilon and a generator EMA and historical averages, all buffers that must survive a resume
+    "wgangp": dict(
+        n_critic=2,
+        techniques={"ema_decay": 0.9, "historical_averaging": 0.01},
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.DCGANCritic", "init_args": {"base_channels": 8}},
+    ),
+    # the control variable k_t is a buffer (a large gain so that it moves visibly in 12 iterations)
+    "began": dict(
+        lambda_k=0.05,
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.AutoencoderDiscriminator", "init_args": {"base_channels": 8}},
+    ),
 }
 
 

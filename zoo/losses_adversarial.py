@@ -67,7 +67,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             derivative=lambda u: torch.log(2 * u / (u + 1)),
             conjugate_of_activation=lambda v: F.softplus(v) - LOG2,
         ),
-        FDivergence(  # the GAN game's divergence 2·JS - log 4; dom f* = t < 0
+        FDivergence(  # the GAN game's divergence 2·JS - log 4 (so f(1) = -log 4); dom f* = t < 0
             "gan",
             f=lambda u: u * torch.log(u) - (u + 1) * torch.log(u + 1),
             conjugate=lambda t: -torch.log(1 - torch.exp(t)),

@@ -55,6 +55,8 @@ def get_model(name: str) -> ModelEntry:
     """The entry registered as ``name`` (case-insensitive; a class name or class path works too)."""
     import_models()
     key = name.rsplit(".", 1)[-1].lower()
+    if key not in _REGISTRY:  # a class name (or path) of a model registered under another name, e.g. "ae"
+        key = next((k for k, e in _REGISTRY.items() if e.cls.__name__.lower() == key), key)
     if key not in _REGISTRY:
         raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))} (see `zoo list`)")
     return _REGISTRY[key]

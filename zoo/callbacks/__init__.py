@@ -2,6 +2,7 @@
 
 from zoo.callbacks.artifact import WandbCheckpointArtifact
 from zoo.callbacks.images import ImageGrids
+from zoo.callbacks.manifold import LatentManifold
 from zoo.callbacks.quality import QualityMetrics
 
-__all__ = ["ImageGrids", "QualityMetrics", "WandbCheckpointArtifact"]
+__all__ = ["ImageGrids", "LatentManifold", "QualityMetrics", "WandbCheckpointArtifact"]

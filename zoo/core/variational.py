@@ -2,6 +2,12 @@
 
 ``log p(x) >= E_q[log p(x|z)] - KL(q(z|x) || p(z))`` (Kingma & Welling 2014, arXiv:1312.6114). Pixels are scored in
 [0, 1]; ``recon = -E_q[log p(x|z)]`` and ``kl`` are summed over pixels / latent dimensions and averaged over images.
+
+The posterior family is four hooks: :meth:`~VariationalModel.encode` (x -> its parameters),
+:meth:`~VariationalModel.posterior_sample` (a reparameterised draw), :meth:`~VariationalModel.posterior_mode`
+(the code used by ``reconstruct``) and :meth:`~VariationalModel.kl_divergence` (to the prior). The default is the
+diagonal Gaussian; a subclass changes the family (e.g. Gumbel-softmax categoricals) by overriding them and
+``encoder_outputs_per_latent``.
 """
 
 import math
@@ -12,18 +18,20 @@ from torch import Tensor, nn
 
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import bernoulli_nll, gaussian_kl, gaussian_nll, reparameterize
+from zoo.losses_latent import pixel_mse
 from zoo.nets import EncoderFactory, GeneratorFactory
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 class VariationalModel(GenerativeModel):
-    """A Gaussian encoder q(z|x) = N(mu, diag sigma²), a decoder p(x|z) and the (beta-weighted) ELBO.
+    """An encoder q(z|x) (by default N(mu, diag sigma²)), a decoder p(x|z) and the (beta-weighted) ELBO.
 
     Args:
         image_shape: (C, H, W) of the data.
         latent_dim: size of z.
-        encoder: factory ``(image_shape, 2 * latent_dim) -> net`` giving (mu, log sigma²).
+        encoder: factory ``(image_shape, encoder_outputs_per_latent * latent_dim) -> net`` giving the posterior's
+            parameters ((mu, log sigma²) for the Gaussian).
         decoder: factory ``(latent_dim, image_shape) -> net`` giving Bernoulli logits or Gaussian means (pre-sigmoid).
         likelihood: ``bernoulli`` or ``gaussian`` decoder p(x|z).
         beta: weight of the KL term in the training loss (beta-VAE, Higgins et al. 2017); the logged ELBO is
@@ -31,6 +39,9 @@ class VariationalModel(GenerativeModel):
         decoder_std: the Gaussian decoder's pixel standard deviation; None learns one shared value.
         optimizer: optimiser factory for encoder and decoder (None: Adam, lr 1e-3).
     """
+
+    encoder_outputs_per_latent = 2
+    """Encoder outputs per latent dimension: 2 for the Gaussian's (mu, log sigma²)."""
 
     def __init__(
         self,
@@ -46,7 +57,7 @@ class VariationalModel(GenerativeModel):
         super().__init__(image_shape, latent_dim)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
-        self.encoder = encoder(self.image_shape, 2 * latent_dim)
+        self.encoder = encoder(self.image_shape, self.encoder_outputs_per_latent * latent_dim)
         self.decoder = decoder(latent_dim, self.image_shape)
         self.likelihood = likelihood
         self.beta = beta
@@ -68,9 +79,23 @@ class VariationalModel(GenerativeModel):
         return torch.optim.Adam(params, lr=1e-3)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``x (B, C, H, W) in [-1, 1] -> (mu, logvar)``, each (B, latent_dim)."""
+        """``x (B, C, H, W) in [-1, 1] -> (mu, logvar)``, each (B, latent_dim): the posterior's parameters."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar
+
+    def posterior_sample(self, params) -> Tensor:
+        """A reparameterised draw z ~ q(z|x) (B, latent_dim), differentiable in the encoder's parameters."""
+        mu, logvar = params
+        return reparameterize(mu.float(), logvar.float())
+
+    def posterior_mode(self, params) -> Tensor:
+        """The representative code of q(z|x) used by :meth:`reconstruct` (the Gaussian's mean)."""
+        return params[0]
+
+    def kl_divergence(self, params) -> Tensor:
+        """``KL(q(z|x) || p(z))`` per image (B,)."""
+        mu, logvar = params
+        return gaussian_kl(mu.float(), logvar.float())
 
     def decode(self, z: Tensor) -> Tensor:
         """``z -> `` the decoder's raw output (Bernoulli logits or Gaussian pre-sigmoid means)."""
@@ -84,8 +109,8 @@ class VariationalModel(GenerativeModel):
         return self.mean_image(self.decode(z)) * 2 - 1
 
     def reconstruct(self, x: Tensor) -> Tensor:
-        """The mean reconstruction E[x | z = mu(x)] in [-1, 1]."""
-        return self.generate(self.encode(x)[0])
+        """The mean reconstruction E[x | z = mode of q(z|x)] in [-1, 1]."""
+        return self.generate(self.posterior_mode(self.encode(x)))
 
     def reconstruction_nll(self, decoded: Tensor, target: Tensor) -> Tensor:
         """``-log p(x|z)`` per image (B,), with ``target`` in [0, 1]."""
@@ -95,12 +120,13 @@ class VariationalModel(GenerativeModel):
 
     def elbo_terms(self, x: Tensor) -> LossTerms:
         """``recon`` and ``kl`` (nats per image), ``nelbo = recon + kl`` and ``loss = recon + beta * kl``."""
-        mu, logvar = self.encode(x)
-        z = reparameterize(mu.float(), logvar.float())
+        params = self.encode(x)
+        z = self.posterior_sample(params)
         recon = self.reconstruction_nll(self.decode(z), (x.float() + 1) / 2).mean()
-        kl = gaussian_kl(mu.float(), logvar.float()).mean()
+        kl = self.kl_divergence(params).mean()
         return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl, "nelbo": recon + kl}
 
     def evaluate(self, real: Tensor) -> LossTerms:
         terms = self.elbo_terms(real)
-        return {"nelbo": terms["nelbo"], "recon": terms["recon"], "kl": terms["kl"]}
+        recon_mse = pixel_mse(self.reconstruct(real), real)
+        return {"nelbo": terms["nelbo"], "recon": terms["recon"], "kl": terms["kl"], "recon_mse": recon_mse}

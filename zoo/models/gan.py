@@ -4,7 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
-from zoo.core.adversarial import AdversarialModel
+from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
 from zoo.nets import DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory, MLPDiscriminator, MLPGenerator
@@ -25,6 +25,7 @@ class GAN(AdversarialModel):
         real_label: target for real images in D's loss; < 1 is one-sided label smoothing.
         g_optimizer: optimiser factory for G (None: Adam, lr 2e-4, betas (0.5, 0.999)).
         d_optimizer: optimiser factory for D (None: the same).
+        techniques: Salimans et al. stabilisers and generator EMA (None: all off); see AdversarialTechniques.
     """
 
     def __init__(
@@ -38,8 +39,11 @@ class GAN(AdversarialModel):
         real_label: float = 1.0,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
+        techniques: AdversarialTechniques | None = None,
     ) -> None:
-        super().__init__(image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer)
+        super().__init__(
+            image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
+        )
         gan_generator_loss(torch.zeros(1), generator_objective)  # fail at construction on an unknown name
         self.generator_objective = generator_objective
         self.real_label = real_label
@@ -80,6 +84,7 @@ class DCGAN(GAN):
         real_label: real target in D's loss (< 1: one-sided label smoothing).
         g_optimizer: optimiser factory for G (None: Adam, lr 2e-4, betas (0.5, 0.999)).
         d_optimizer: optimiser factory for D (None: the same).
+        techniques: Salimans et al. stabilisers and generator EMA (None: all off); see AdversarialTechniques.
     """
 
     def __init__(
@@ -93,8 +98,9 @@ class DCGAN(GAN):
         real_label: float = 1.0,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
+        techniques: AdversarialTechniques | None = None,
     ) -> None:
         super().__init__(
             image_shape, latent_dim, generator, discriminator, generator_objective, n_critic, real_label,
-            g_optimizer, d_optimizer,
+            g_optimizer, d_optimizer, techniques,
         )

@@ -17,14 +17,24 @@ from torch import nn
 from zoo.nets.dcgan import ConvDecoder, ConvEncoder, DCGANDiscriminator, DCGANGenerator
 from zoo.nets.discriminators import AutoencoderDiscriminator, DCGANCritic, MinibatchDiscrimination
 from zoo.nets.mlp import MLP, MLPDiscriminator, MLPGenerator
+from zoo.nets.hybrid import JointDiscriminator, LatentDiscriminator, NoisyEncoder
 
 ImageShape = tuple[int, int, int]
 GeneratorFactory = Callable[[int, ImageShape], nn.Module]
 """``(latent_dim, image_shape) -> net``: how a model builds a generator or decoder from YAML."""
 EncoderFactory = Callable[[ImageShape, int], nn.Module]
 """``(image_shape, out_features) -> net``: how a model builds an encoder or discriminator from YAML."""
+LatentFactory = Callable[[int, int], nn.Module]
+"""``(latent_dim, out_features) -> net``: a net on codes (e.g. a latent discriminator)."""
+JointFactory = Callable[[ImageShape, int, int], nn.Module]
+"""``(image_shape, latent_dim, out_features) -> net`` with forward ``(x, z)``: a discriminator on (x, z) pairs."""
 
 __all__ = [
+    "JointDiscriminator",
+    "JointFactory",
+    "LatentDiscriminator",
+    "LatentFactory",
+    "NoisyEncoder",
     "MLP",
     "AutoencoderDiscriminator",
     "DCGANCritic",

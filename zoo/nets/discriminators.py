@@ -39,7 +39,8 @@ class AutoencoderDiscriminator(nn.Module):
     """``x -> Dec(Enc(x))``: a DCGAN conv encoder to a code of ``out_features`` values and a DCGAN transposed-conv
     decoder back to the image. The model scores an image by its reconstruction error (an energy, low on data).
 
-    ``forward`` returns the raw reconstruction (B, C, H, W); ``encode``/``features`` return the code (B, out_features).
+    ``forward`` returns the raw reconstruction (B, C, H, W); ``encode``/``features`` return the code (B, out_features)
+    and ``decode`` maps a code back to a reconstruction.
 
     Args:
         image_shape: (C, H, W) of the input; H = W = 4·2^k or 7·2^k.
@@ -65,11 +66,14 @@ class AutoencoderDiscriminator(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(x)  # (B, out_features)
 
+    def decode(self, code: Tensor) -> Tensor:
+        return self.decoder(code)  # (B, C, H, W)
+
     def features(self, x: Tensor) -> Tensor:
         return self.encode(x)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.decoder(self.encode(x))  # (B, C, H, W)
+        return self.decode(self.encode(x))
 
 
 class MinibatchDiscrimination(nn.Module):

@@ -1,0 +1,58 @@
+"""Run by tests/test_adversarial_ddp.py: WGAN-GP (gradient penalty, generator EMA, historical averaging) or BEGAN
+(the k_t controller) fitted by the zoo CLI on 2 CPU processes (gloo DDP).
+
+Usage: ``python tests/ddp_adversarial_run.py OUT_DIR wgangp|began``. Lightning re-launches this script for rank 1;
+each rank saves its final parameters and buffers to OUT_DIR/rank<r>.pt.
+"""
+
+import sys
+from pathlib import Path
+
+import torch
+
+from zoo.cli import ZooCLI
+
+out_dir, name = Path(sys.argv[1]), sys.argv[2]
+MODELS = {
+    "wgangp": [
+        "--model=zoo.models.wgan.WGANGP",
+        "--model.init_args.n_critic=1",
+        "--model.init_args.techniques.ema_decay=0.9",
+        "--model.init_args.techniques.historical_averaging=0.01",
+        "--model.init_args.discriminator=zoo.nets.DCGANCritic",
+    ],
+    "began": [
+        "--model=zoo.models.began.BEGAN",
+        "--model.init_args.lambda_k=0.5",
+        "--model.init_args.discriminator=zoo.nets.AutoencoderDiscriminator",
+    ],
+}
+cli = ZooCLI(
+    args=[
+        "fit",
+        *MODELS[name],
+        "--model.init_args.discriminator.init_args.base_channels=8",
+        "--model.init_args.generator=zoo.nets.DCGANGenerator",
+        "--model.init_args.generator.init_args.base_channels=8",
+        "--model.init_args.generator.init_args.norm=layer",  # no per-rank batch-norm statistics in the comparison
+        "--data=datamodules.SyntheticDataModule",
+        "--data.init_args.num_images=144",
+        "--data.init_args.val_size=16",
+        "--data.init_args.batch_size=16",
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",  # the CLI turns this into ddp_find_unused_parameters_true
+        "--trainer.max_steps=8",  # optimiser steps: 4 iterations of D + G
+        "--trainer.logger=false",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+        f"--trainer.default_root_dir={out_dir}",
+        "--images.every_n_batches=0",
+        "--seed_everything=0",
+    ]
+)
+state = {k: v.detach().clone() for k, v in cli.model.state_dict().items()}
+torch.save(
+    {"state": state, "iteration": cli.model.iteration, "strategy": type(cli.trainer.strategy).__name__},
+    out_dir / f"rank{cli.trainer.global_rank}.pt",
+)

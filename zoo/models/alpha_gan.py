@@ -1,0 +1,138 @@
+"""α-GAN (Rosca et al. 2017, "VGH/VGH++"): an autoencoder-GAN with a code discriminator and an image discriminator."""
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor
+
+from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
+from zoo.core.base import GenerativeModel, LossTerms, Update
+from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.losses_latent import pixel_mse
+from zoo.nets import (
+    ConvEncoder,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    EncoderFactory,
+    GeneratorFactory,
+    LatentDiscriminator,
+    LatentFactory,
+)
+from zoo.registry import register
+
+
+@register(
+    family="hybrid",
+    paper="Rosca et al. 2017, Variational Approaches for Auto-Encoding Generative Adversarial Networks, "
+    "arXiv:1706.04987",
+    name="alpha_gan",
+)
+class AlphaGAN(GenerativeModel):
+    """Replaces both intractable terms of the ELBO by density-ratio estimators (Sec. 4, Algorithm 1): a *code
+    discriminator* C tells prior draws z ~ N(0, I) from codes E(x) (in place of the KL term), an *image
+    discriminator* D tells data from reconstructions G(E(x)) and samples G(z) (in place of the likelihood's
+    "realism"), and a λ-weighted L1 reconstruction keeps G(E(x)) close to x.
+
+    Four players, updated in the order ``d`` (image discriminator), ``c`` (code discriminator), ``g`` (generator:
+    ``λ·L1 - log D(G(E(x))) - log D(G(z))``) and ``e`` (encoder: ``λ·L1 - log C(E(x))``). The adversarial terms
+    use the non-saturating form; the reconstruction is the mean absolute pixel error (in [-1, 1] units).
+
+    Args:
+        image_shape: (C, H, W) of the data (linked from the data module).
+        latent_dim: size of z.
+        encoder: factory ``(image_shape, latent_dim) -> net`` (deterministic).
+        generator: factory ``(latent_dim, image_shape) -> net``; tanh is applied to its output.
+        discriminator: factory ``(image_shape, 1) -> net``, the image discriminator.
+        code_discriminator: factory ``(latent_dim, 1) -> net``.
+        reconstruction_weight: λ.
+        e_optimizer: optimiser for the encoder (None: Adam, lr 1e-3, betas (0.5, 0.999):
+            5x DCGAN's 2e-4, so that short runs get past the early collapsed phase).
+        g_optimizer: optimiser for the generator (None: the same).
+        d_optimizer: optimiser for the image discriminator (None: the same).
+        c_optimizer: optimiser for the code discriminator (None: the same).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 32,
+        encoder: EncoderFactory = ConvEncoder,
+        generator: GeneratorFactory = DCGANGenerator,
+        discriminator: EncoderFactory = DCGANDiscriminator,
+        code_discriminator: LatentFactory = LatentDiscriminator,
+        reconstruction_weight: float = 10.0,
+        e_optimizer: OptimizerCallable | None = None,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        c_optimizer: OptimizerCallable | None = None,
+    ) -> None:
+        super().__init__(image_shape, latent_dim)
+        self.encoder = encoder(self.image_shape, latent_dim)
+        self.generator = generator(latent_dim, self.image_shape)
+        self.discriminator = discriminator(self.image_shape, 1)
+        self.code_discriminator = code_discriminator(latent_dim, 1)
+        self.reconstruction_weight = reconstruction_weight
+        self.optimizers_by_player = {"e": e_optimizer, "g": g_optimizer, "d": d_optimizer, "c": c_optimizer}
+
+    def players(self):
+        nets = {"d": self.discriminator, "c": self.code_discriminator, "g": self.generator, "e": self.encoder}
+        return {name: (net, self.optimizers_by_player[name]) for name, net in nets.items()}
+
+    def updates(self) -> list[Update]:
+        return [
+            Update("d", self.discriminator_loss),
+            Update("c", self.code_discriminator_loss),
+            Update("g", self.generator_loss),
+            Update("e", self.encoder_loss),
+        ]
+
+    def default_optimizer(self, player, params):
+        return torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.999))
+
+    def encode(self, x: Tensor) -> Tensor:
+        """``E(x)`` (B, latent_dim)."""
+        return self.encoder(x)
+
+    def generate(self, z: Tensor) -> Tensor:
+        return torch.tanh(self.generator(z))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """``G(E(x))`` in [-1, 1]."""
+        return self.generate(self.encode(x))
+
+    def prepare(self, real: Tensor, due: set[str]) -> dict:
+        with torch.set_grad_enabled("e" in due):  # the code's graph serves the encoder's update (the last one)
+            code = self.encode(real)
+        return {"code": code, "z": self.sample_latent(real.shape[0])}
+
+    def l1(self, real: Tensor, reconstruction: Tensor) -> Tensor:
+        return F.l1_loss(reconstruction.float(), real.float())
+
+    def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        with torch.no_grad():
+            reconstruction, sample = self.generate(shared["code"]), self.generate(shared["z"])
+        real_logits = self.discriminator(real)
+        recon_logits, sample_logits = self.discriminator(reconstruction), self.discriminator(sample)
+        return {
+            "loss": gan_discriminator_loss(real_logits, recon_logits) + F.softplus(sample_logits.float()).mean(),
+            "accuracy": discriminator_accuracy(real_logits, torch.cat([recon_logits, sample_logits])),
+        }
+
+    def code_discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        return code_discriminator_terms(self.code_discriminator, shared["z"], shared["code"])
+
+    def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        reconstruction = self.generate(shared["code"].detach())
+        l1 = self.l1(real, reconstruction)
+        adversarial = gan_generator_loss(self.discriminator(reconstruction)) + gan_generator_loss(
+            self.discriminator(self.generate(shared["z"]))
+        )
+        return {"loss": self.reconstruction_weight * l1 + adversarial, "l1": l1, "adversarial": adversarial}
+
+    def encoder_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        l1 = self.l1(real, self.generate(shared["code"]))  # through the just-updated generator
+        adversarial = code_adversarial_loss(self.code_discriminator, shared["code"])
+        return {"loss": self.reconstruction_weight * l1 + adversarial, "l1": l1, "adversarial": adversarial}
+
+    def evaluate(self, real: Tensor) -> LossTerms:
+        return {"recon_mse": pixel_mse(self.reconstruct(real), real)}

@@ -1,0 +1,139 @@
+"""Wasserstein GANs: weight clipping (Arjovsky et al. 2017) and gradient penalty (Gulrajani et al. 2017).
+
+Both train a critic D to maximise the Kantorovich-Rubinstein estimate ``E[D(x)] - E[D(G(z))]`` of the 1-Wasserstein
+distance over (approximately) 1-Lipschitz functions, and G to minimise ``-E[D(G(z))]``. They differ in how the
+Lipschitz constraint is kept: clipping every critic weight to [-c, c] after each step, or penalising
+``(||∇D(x̂)||₂ - 1)²`` on random interpolates x̂ between real and generated images.
+"""
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
+from zoo.core.base import LossTerms
+from zoo.losses_adversarial import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
+from zoo.nets import DCGANCritic, DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
+from zoo.registry import register
+
+
+@torch.no_grad()
+def clip_weights_(module: nn.Module, clip: float) -> None:
+    """Clamp every parameter of ``module`` to [-clip, clip] in place (WGAN Algorithm 1, line 7)."""
+    for parameter in module.parameters():
+        parameter.clamp_(-clip, clip)
+
+
+class _WassersteinGame(AdversarialModel):
+    """The critic and generator losses shared by WGAN and WGAN-GP."""
+
+    def critic_terms(self, real: Tensor, fake: Tensor) -> LossTerms:
+        real_scores, fake_scores = self.discriminator(real), self.discriminator(fake)
+        loss = wasserstein_critic_loss(real_scores, fake_scores)
+        return {"loss": loss, "wasserstein": -loss}  # the critic's estimate of W1 (up to its Lipschitz constant)
+
+    def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        return {"loss": wasserstein_generator_loss(self.discriminator(shared["fake"]))}
+
+    def evaluate(self, real: Tensor) -> LossTerms:
+        fake = self.generate(self.sample_latent(real.shape[0]))
+        return {"d/wasserstein": self.critic_terms(real, fake)["wasserstein"]}
+
+
+@register(family="gan", paper="Arjovsky et al. 2017, Wasserstein GAN, arXiv:1701.07875")
+class WGAN(_WassersteinGame):
+    """``min_G max_{||D||_L <= K} E[D(x)] - E[D(G(z))]`` with the critic's weights clipped to [-c, c] after every
+    step (Algorithm 1: c = 0.01, RMSprop lr 5e-5, n_critic = 5). The paper's extra 100 critic steps during the first
+    25 generator steps are left out: every generator step follows ``n_critic`` critic steps.
+
+    Args:
+        image_shape: (C, H, W) of the data (linked from the data module).
+        latent_dim: size of z ~ N(0, I).
+        generator: factory ``(latent_dim, image_shape) -> net`` (tanh is applied to its output).
+        discriminator: factory ``(image_shape, 1) -> net`` giving one critic value per image.
+        clip: weight-clipping bound c.
+        n_critic: critic steps per generator step.
+        g_optimizer: optimiser factory for G (None: RMSprop, lr 5e-5).
+        d_optimizer: optimiser factory for the critic (None: RMSprop, lr 5e-5).
+        techniques: Salimans et al. stabilisers and generator EMA (None: all off).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 100,
+        generator: GeneratorFactory = DCGANGenerator,
+        discriminator: EncoderFactory = DCGANDiscriminator,
+        clip: float = 0.01,
+        n_critic: int = 5,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        techniques: AdversarialTechniques | None = None,
+    ) -> None:
+        super().__init__(
+            image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
+        )
+        if clip <= 0:
+            raise ValueError(f"clip must be > 0, got {clip}")
+        self.clip = clip
+        clip_weights_(self.discriminator, clip)  # the critic starts inside the constraint set
+
+    def default_optimizer(self, player, params):
+        return torch.optim.RMSprop(params, lr=5e-5)  # momentum-free: Adam made the clipped critic unstable (§4)
+
+    def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        return self.critic_terms(real, shared["fake"].detach())
+
+    def after_update(self, player: str) -> None:
+        if player == "d":
+            clip_weights_(self.discriminator, self.clip)
+        super().after_update(player)
+
+
+@register(family="gan", paper="Gulrajani et al. 2017, Improved Training of Wasserstein GANs, arXiv:1704.00028")
+class WGANGP(_WassersteinGame):
+    """The Wasserstein game with ``λ E[(||∇_x̂ D(x̂)||₂ - 1)²]`` added to the critic's loss, x̂ uniform on lines
+    between real and generated images (Algorithm 1: λ = 10, n_critic = 5, Adam(1e-4, betas (0, 0.9)), a critic
+    without batch norm).
+
+    Mixed precision: the penalty is the gradient of the critic's raw output at float32 interpolates, with its norm
+    in float32; it is part of the loss given to ``manual_backward``, so a 16-mixed GradScaler scales it once with
+    the rest of the loss, and under DDP it is reduced by the same backward.
+
+    Args:
+        image_shape: (C, H, W) of the data (linked from the data module).
+        latent_dim: size of z ~ N(0, I).
+        generator: factory ``(latent_dim, image_shape) -> net`` (tanh is applied to its output).
+        discriminator: factory ``(image_shape, 1) -> net``; keep batch norm out of it.
+        gp_weight: λ, the weight of the gradient penalty.
+        n_critic: critic steps per generator step.
+        g_optimizer: optimiser factory for G (None: Adam, lr 1e-4, betas (0, 0.9)).
+        d_optimizer: optimiser factory for the critic (None: the same).
+        techniques: Salimans et al. stabilisers and generator EMA (None: all off).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 100,
+        generator: GeneratorFactory = DCGANGenerator,
+        discriminator: EncoderFactory = DCGANCritic,
+        gp_weight: float = 10.0,
+        n_critic: int = 5,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        techniques: AdversarialTechniques | None = None,
+    ) -> None:
+        super().__init__(
+            image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
+        )
+        self.gp_weight = gp_weight
+
+    def default_optimizer(self, player, params):
+        return torch.optim.Adam(params, lr=1e-4, betas=(0.0, 0.9))
+
+    def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
+        fake = shared["fake"].detach()
+        terms = self.critic_terms(real, fake)
+        penalty = gradient_penalty(self.discriminator, real, fake)
+        return {**terms, "loss": terms["loss"] + self.gp_weight * penalty, "gradient_penalty": penalty}
