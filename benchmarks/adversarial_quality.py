@@ -12,7 +12,7 @@ size) and trained for ``--budget`` seconds of wall-clock time (Lightning's ``max
 Iterations are training batches; ``opt steps`` are optimiser steps (D and G; n_critic models step G every k-th
 batch). Numbers on a shared machine move with its load: the ``cpu s`` column says how much CPU the run got.
 
-    python benchmarks/adversarial_quality.py [--budget 180] [--models wgan wgangp ...] [--samples 2000]
+    python benchmarks/adversarial_quality.py [--budget 180] [--models wgan wgangp ...] [--samples 2000] [--threads N]
 """
 
 import argparse
@@ -94,7 +94,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     parser.add_argument("--samples", type=int, default=2000, help="samples scored per model")
     parser.add_argument("--data-dir", default="data", help="where Fashion-MNIST is (or is decompressed to)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, budget {args.budget:.0f} s per model, "
           f"{args.samples} samples; classes = Fashion-MNIST classes with >= 2% of the samples", flush=True)
     header = f"{'model':<10} {'iterations':>10} {'opt steps':>9} {'it/s':>6} {'cpu s':>6} {'finite':>6} " \

@@ -289,3 +289,13 @@ def test_techniques_round_trip_through_a_checkpoint(name, tmp_path):
     for key, value in model.state_dict().items():
         assert torch.equal(value, loaded.state_dict()[key]), key
     assert torch.equal(loaded.sample(3, seed=0), model.sample(3, seed=0))
+
+
+@pytest.mark.parametrize(
+    "bad", [{"ema_decay": 1.0}, {"ema_decay": -0.1}, {"historical_averaging": -1.0}, {"minibatch_kernels": -2}]
+)
+def test_invalid_techniques_fail_at_construction(bad):
+    from zoo.core.adversarial import AdversarialTechniques
+
+    with pytest.raises(ValueError):
+        AdversarialTechniques(**bad)
