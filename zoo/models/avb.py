@@ -37,6 +37,7 @@ class AVB(VariationalModel):
     """
 
     encoder_outputs_per_latent = 1  # the encoder outputs z itself
+    gaussian_posterior = False  # no importance-sampled NLL (zoo.metrics.likelihood needs a Gaussian q)
 
     def __init__(
         self,

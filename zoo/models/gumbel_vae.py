@@ -45,6 +45,7 @@ class GumbelSoftmaxVAE(VariationalModel):
     """
 
     encoder_outputs_per_latent = 1  # one logit per (variable, class)
+    gaussian_posterior = False  # no importance-sampled NLL (zoo.metrics.likelihood needs a Gaussian q)
 
     def __init__(
         self,
