@@ -27,7 +27,7 @@ demo: data install
 
 # Unit tests plus a CI-sized set of real-data training checks (`make test-all` runs every slow check).
 test: data install-dev
-	$(PYTHON) -m pytest -q -m "not slow" tests
+	$(PYTHON) -m pytest -q -m "not slow or ci" tests
 
 test-all: data install-dev
 	$(PYTHON) -m pytest -q tests

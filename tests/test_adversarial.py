@@ -28,7 +28,7 @@ TINY_AE = {
 
 
 def _fit(model, tmp_path, iterations, callbacks=(), **trainer_args):
-    steps = sum((i + 1) % u.every == 0 for i in range(iterations) for u in model.updates())
+    steps = model.optimizer_steps(iterations)
     trainer = tiny_trainer(tmp_path, max_steps=steps, max_epochs=-1, callbacks=list(callbacks), **trainer_args)
     trainer.fit(model, datamodule=synthetic_data())
     return trainer
@@ -56,6 +56,33 @@ def test_wgan_weight_clipping_keeps_every_critic_parameter_in_the_box(tmp_path):
     assert max(largest.values) <= 0.01
     assert largest.values[-1] == pytest.approx(0.01)  # the constraint is active, not vacuous
     assert max(p.abs().max().item() for p in model.generator.parameters()) > 0.01  # only the critic is clipped
+
+
+def _reference_wgan_schedule(batches: int, n_critic: int, warmup: int, first: int, every: int) -> list[int]:
+    """The authors' loop, written the way their code reads: the batches after which G steps."""
+    due, batch, g = [], 0, 0
+    while True:
+        critic_steps = warmup if g < first or (every and g % every == 0) else n_critic
+        batch += critic_steps
+        if batch > batches:
+            return due
+        due.append(batch - 1)
+        g += 1
+
+
+@pytest.mark.parametrize("schedule", [(5, 100, 25, 500), (2, 10, 3, 50), (5, 5, 25, 500), (3, 7, 0, 4), (1, 4, 2, 0)])
+def test_wgan_critic_schedule_matches_the_reference_loop(schedule):
+    model = zoo.create("wgan", image_shape=(1, 28, 28), **dict(zip(
+        ["n_critic", "warmup_n_critic", "warmup_generator_steps", "boost_every"], schedule)), **TINY)
+    critic, generator = model.updates()
+    batches = 6000
+    assert [i for i in range(batches) if generator.is_due(i)] == _reference_wgan_schedule(batches, *schedule)
+    assert all(critic.is_due(i) for i in range(batches))
+
+
+def test_wgan_rejects_an_impossible_critic_schedule():
+    with pytest.raises(ValueError, match="warmup_n_critic = n_critic"):
+        zoo.create("wgan", image_shape=(1, 28, 28), warmup_n_critic=0, **TINY)
 
 
 # --- WGAN-GP under mixed precision -----------------------------------------------------------------------------
@@ -280,7 +307,8 @@ def test_techniques_round_trip_through_a_checkpoint(name, tmp_path):
     techniques = {"ema_decay": 0.5, "historical_averaging": 0.01, "feature_matching": True}
     if name not in ("ebgan", "began"):
         techniques["minibatch_kernels"] = 4
-    model = zoo.create(name, image_shape=(1, 28, 28), n_critic=1, techniques=techniques, **nets)
+    schedule = {"n_critic": 1, "warmup_n_critic": 1} if name == "wgan" else {"n_critic": 1}
+    model = zoo.create(name, image_shape=(1, 28, 28), techniques=techniques, **schedule, **nets)
     trainer = _fit(model, tmp_path, 2, log_every_n_steps=1)
     assert {"train/g/feature_matching", "train/d/historical_averaging"} <= set(trainer.logged_metrics)
     trainer.save_checkpoint(tmp_path / "m.ckpt")

@@ -18,7 +18,7 @@ TINY_NETS = {
 
 
 def _fit(model, tmp_path, iterations, **trainer_args):
-    steps = sum((i + 1) % u.every == 0 for i in range(iterations) for u in model.updates())
+    steps = model.optimizer_steps(iterations)
     trainer = tiny_trainer(tmp_path, max_steps=steps, max_epochs=-1, **trainer_args)
     trainer.fit(model, datamodule=synthetic_data())
     return trainer

@@ -46,7 +46,8 @@ CASES = {  # name: (registered model, init args, training iterations)
          "decoder": net("DCGANGenerator", base_channels=16), "discriminator": net("DCGANDiscriminator", base_channels=16)},
         600,
     ),
-    "bigan": ("bigan", {**SMALL_GAN, "discriminator": SMALL_JOINT}, 1000),
+    # a deterministic encoder's G(E(x)) swings while the joint game settles (MSE 0.15 at 1000 batches, 0.08 at 1500)
+    "bigan": ("bigan", {**SMALL_GAN, "discriminator": SMALL_JOINT}, 1500),
     "ali": ("ali", {**SMALL_GAN, "discriminator": SMALL_JOINT}, 1000),
     "alpha_gan": (
         "alpha_gan", {**SMALL_GAN, "latent_dim": 16, "discriminator": net("DCGANDiscriminator", base_channels=16)}, 600
@@ -82,7 +83,7 @@ def test_model_learns_fashion_mnist(case, held_out, tmp_path):
     seed_everything(0)
     model = zoo.create(name, image_shape=(1, 28, 28), **init_args)
     untrained = reconstruction_error(model, images)
-    steps = sum((i + 1) % u.every == 0 for i in range(iterations) for u in model.updates())  # optimiser steps
+    steps = model.optimizer_steps(iterations)  # optimiser steps
     tiny_trainer(tmp_path, max_steps=steps, max_epochs=-1).fit(model, datamodule=fashion_mnist(batch_size=64))
     assert model.iteration == iterations
 

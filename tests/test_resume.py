@@ -36,7 +36,7 @@ def _run(tmp_path, name, iterations, resume_from=None, save_to=None):
     seed_everything(0)
     model = zoo.create(name, image_shape=(1, 28, 28), **CASES[name])
     # Lightning's max_steps counts optimiser steps, not iterations (batches).
-    optimizer_steps = sum((i + 1) % u.every == 0 for i in range(iterations) for u in model.updates())
+    optimizer_steps = model.optimizer_steps(iterations)
     trainer = tiny_trainer(tmp_path, max_steps=optimizer_steps, max_epochs=-1)
     # (80 - 16 validation) images / 16 per batch = 4 batches per epoch: the stop at iteration 6 falls mid-epoch.
     trainer.fit(model, datamodule=synthetic_data(), ckpt_path=resume_from)

@@ -33,11 +33,17 @@ class Update:
         player: the optimiser to step and the log group (``train/<player>/<term>``).
         loss: ``(real_images, shared) -> LossTerms``; ``shared`` is what :meth:`GenerativeModel.prepare` returned.
         every: run on iterations ``i`` with ``(i + 1) % every == 0`` (``n_critic`` for a generator).
+        due: a schedule ``iteration -> bool`` that replaces ``every`` when given (e.g. WGAN's critic warm-up).
     """
 
     player: str
     loss: Callable[[Tensor, dict], LossTerms]
     every: int = 1
+    due: Callable[[int], bool] | None = None
+
+    def is_due(self, iteration: int) -> bool:
+        """Whether this update runs on (0-based) training iteration ``iteration``."""
+        return self.due(iteration) if self.due is not None else (iteration + 1) % self.every == 0
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -105,6 +111,12 @@ class GenerativeModel(L.LightningModule):
 
     # --- the shared loop ---------------------------------------------------------------------------------------
 
+    def optimizer_steps(self, iterations: int) -> int:
+        """The optimiser steps (Lightning's ``global_step``) taken by ``iterations`` training batches; use it to
+        turn a budget in batches into ``Trainer(max_steps=...)``."""
+        updates = self.updates()
+        return sum(u.is_due(i) for i in range(iterations) for u in updates)
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         optimizers = []
         for name, (nets, factory) in self.players().items():
@@ -115,7 +127,7 @@ class GenerativeModel(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real = batch[0]
         optimizers = dict(zip(self.players(), _as_list(self.optimizers())))
-        due = [u for u in self.updates() if (self.iteration + 1) % u.every == 0]
+        due = [u for u in self.updates() if u.is_due(self.iteration)]
         shared = self.prepare(real, {u.player for u in due})
         for update in due:
             optimizer = optimizers[update.player]

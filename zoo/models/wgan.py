@@ -6,12 +6,14 @@ Lipschitz constraint is kept: clipping every critic weight to [-c, c] after each
 ``(||∇D(x̂)||₂ - 1)²`` on random interpolates x̂ between real and generated images.
 """
 
+from dataclasses import replace
+
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
-from zoo.core.base import LossTerms
+from zoo.core.base import LossTerms, Update
 from zoo.losses_adversarial import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from zoo.nets import DCGANCritic, DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register
@@ -40,11 +42,42 @@ class _WassersteinGame(AdversarialModel):
         return {"d/wasserstein": self.critic_terms(real, fake)["wasserstein"]}
 
 
+def critic_schedule_due(
+    iteration: int, n_critic: int, warmup_n_critic: int, warmup_generator_steps: int, boost_every: int
+) -> bool:
+    """Whether the generator steps after batch ``iteration`` (0-based) under WGAN's critic schedule.
+
+    Generator step g follows ``warmup_n_critic`` critic steps when ``g < warmup_generator_steps`` or ``g`` is a
+    positive multiple of ``boost_every`` (0: never), and ``n_critic`` otherwise (the reference code of Arjovsky
+    et al.: 100, 25 and 500). The critic steps on every batch, so generator step g happens after batch
+    ``C(g) = Σ_{j<=g} cost(j)``; C is strictly increasing, found here by bisection, so the schedule is a pure
+    function of the iteration and a resumed run keeps it.
+    """
+    extra = warmup_n_critic - n_critic
+
+    def batches_until(g: int) -> int:  # C(g)
+        boosted = min(g + 1, warmup_generator_steps)
+        if boost_every > 0 and g >= warmup_generator_steps:
+            boosted += g // boost_every - (warmup_generator_steps - 1) // boost_every  # multiples in [W, g]
+        return n_critic * (g + 1) + extra * boosted
+
+    batches = iteration + 1
+    low, high = 0, batches  # C(g) >= g + 1, so the step due at `batches` (if any) has g < batches
+    while low < high:
+        middle = (low + high) // 2
+        if batches_until(middle) < batches:
+            low = middle + 1
+        else:
+            high = middle
+    return batches_until(low) == batches
+
+
 @register(family="gan", paper="Arjovsky et al. 2017, Wasserstein GAN, arXiv:1701.07875")
 class WGAN(_WassersteinGame):
     """``min_G max_{||D||_L <= K} E[D(x)] - E[D(G(z))]`` with the critic's weights clipped to [-c, c] after every
-    step (Algorithm 1: c = 0.01, RMSprop lr 5e-5, n_critic = 5). The paper's extra 100 critic steps during the first
-    25 generator steps are left out: every generator step follows ``n_critic`` critic steps.
+    step (Algorithm 1: c = 0.01, RMSprop lr 5e-5, n_critic = 5). As in the authors' code, the critic is trained
+    nearly to optimality (``warmup_n_critic`` = 100 steps) before each of the first 25 generator steps and every
+    500th one; set ``warmup_n_critic = n_critic`` for a plain n_critic schedule.
 
     Args:
         image_shape: (C, H, W) of the data (linked from the data module).
@@ -53,6 +86,10 @@ class WGAN(_WassersteinGame):
         discriminator: factory ``(image_shape, 1) -> net`` giving one critic value per image.
         clip: weight-clipping bound c.
         n_critic: critic steps per generator step.
+        warmup_n_critic: critic steps before each of the first ``warmup_generator_steps`` generator steps and
+            every ``boost_every``-th one (0: never).
+        warmup_generator_steps: how many generator steps start with the long critic phase.
+        boost_every: period, in generator steps, of the later long critic phases.
         g_optimizer: optimiser factory for G (None: RMSprop, lr 5e-5).
         d_optimizer: optimiser factory for the critic (None: RMSprop, lr 5e-5).
         techniques: Salimans et al. stabilisers and generator EMA (None: all off).
@@ -66,6 +103,9 @@ class WGAN(_WassersteinGame):
         discriminator: EncoderFactory = DCGANDiscriminator,
         clip: float = 0.01,
         n_critic: int = 5,
+        warmup_n_critic: int = 100,
+        warmup_generator_steps: int = 25,
+        boost_every: int = 500,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         techniques: AdversarialTechniques | None = None,
@@ -75,8 +115,19 @@ class WGAN(_WassersteinGame):
         )
         if clip <= 0:
             raise ValueError(f"clip must be > 0, got {clip}")
+        if warmup_n_critic < 1 or warmup_generator_steps < 0 or boost_every < 0:
+            raise ValueError(
+                "warmup_n_critic must be >= 1 and warmup_generator_steps, boost_every >= 0; got "
+                f"{warmup_n_critic}, {warmup_generator_steps}, {boost_every} (set warmup_n_critic = n_critic to "
+                "train with a plain n_critic schedule)"
+            )
         self.clip = clip
+        self.schedule = (n_critic, warmup_n_critic, warmup_generator_steps, boost_every)
         clip_weights_(self.discriminator, clip)  # the critic starts inside the constraint set
+
+    def updates(self) -> list[Update]:
+        critic, generator = super().updates()
+        return [critic, replace(generator, due=lambda iteration: critic_schedule_due(iteration, *self.schedule))]
 
     def default_optimizer(self, player, params):
         return torch.optim.RMSprop(params, lr=5e-5)  # momentum-free: Adam made the clipped critic unstable (§4)
