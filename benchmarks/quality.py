@@ -1,14 +1,26 @@
-"""The results table: every registered model trained with its Fashion-MNIST config for a stated CPU budget, scored
-the same way, written to docs/results.md with a sample grid per model.
+"""The results table: every Fashion-MNIST config trained for a stated CPU budget, scored the same way, written to
+docs/results.md (with docs/results.json holding every row, so a rerun of some models updates the table in place)
+and a sample grid per model.
 
-Metrics: FID, KID, Inception Score and precision/recall on the shipped Fashion-MNIST classifier's features
-(``fmnist-classifier``), ``--n`` generated images against ``--n`` test images; NLL by importance sampling (IWAE,
-``--nll-k`` samples) for models with a tractable decoder likelihood. For the DCGAN it also compares plain sampling
-with Discriminator Rejection Sampling and Discriminator-Driven Latent Sampling, on ``--sampler-n`` images.
+Columns, per config (``configs/<name>_fashion_mnist.yaml``: its nets, optimisers and batch size):
 
-    python benchmarks/quality.py --minutes 3                  # train every model, then score
-    python benchmarks/quality.py --checkpoints runs/quality   # score existing <model>.ckpt files
-    python benchmarks/quality.py --models vae,dcgan --minutes 1
+* iterations, it/s: training batches done in ``--minutes`` of ``trainer.fit`` wall time (one batch runs all of the
+  model's due updates; GANs with n_critic > 1 step G on every n-th batch).
+* FID, KID, IS, precision, recall: ``--n`` samples against ``--n`` test images in the 128-d features of the
+  Fashion-MNIST classifier shipped with zoo (``fmnist-classifier``), not Inception: compare within this table only.
+* classes: how many of the 10 classes receive at least 2 % of the samples by that classifier (10: no mode lost).
+* recon MSE: per-pixel squared error, in [0, 1] units, of ``reconstruct(x)`` on ``--recon-images`` test images,
+  for models with an encoder.
+* -ELBO and NLL: nats per image on test images (pixels scored in [0, 1] by the model's own decoder likelihood);
+  -ELBO from one posterior draw for models with an ELBO (AVB's uses its adversary's KL estimate, marked ~), NLL by
+  importance sampling (IWAE bound, ``--nll-k`` samples) for models with a Gaussian posterior.
+
+For the DCGAN it also compares plain sampling with Discriminator Rejection Sampling and Discriminator-Driven Latent
+Sampling, by FID on ``--sampler-n`` images each.
+
+    python benchmarks/quality.py --minutes 2                      # train every config, then score
+    python benchmarks/quality.py --models vae,wae_gan --minutes 1 # update two rows
+    python benchmarks/quality.py --checkpoints runs/quality       # score existing <name>.ckpt files
 """
 
 import argparse
@@ -24,11 +36,14 @@ from torchvision.utils import save_image
 import zoo
 from zoo.checkpoint import load_datamodule
 from zoo.cli import ZooCLI, shipped_configs
-from zoo.metrics.quality import QualityEvaluator, evaluate, real_images
+from zoo.losses_latent import pixel_mse
+from zoo.metrics.classifier import classes_covered, load_classifier
+from zoo.metrics.quality import QualityEvaluator, evaluate, generated_images, real_images
 from zoo.sampling.langevin import ddls_sample
 from zoo.sampling.rejection import drs_for_model
 
 REPO = Path(__file__).resolve().parent.parent
+SUFFIX = "_fashion_mnist.yaml"
 
 
 def train(name: str, minutes: float, out_dir: Path) -> tuple[Path, float]:
@@ -37,7 +52,7 @@ def train(name: str, minutes: float, out_dir: Path) -> tuple[Path, float]:
     shutil.rmtree(run_dir, ignore_errors=True)
     start = time.perf_counter()
     ZooCLI(args=[
-        "fit", "--config", f"{name}_fashion_mnist.yaml",
+        "fit", "--config", f"{name}{SUFFIX}",
         f"--trainer.max_time={json.dumps({'seconds': round(minutes * 60)})}",
         "--trainer.max_epochs=-1", "--trainer.enable_progress_bar=false", "--trainer.logger=false",
         f"--trainer.default_root_dir={run_dir}", "--images.every_n_batches=0",
@@ -47,6 +62,21 @@ def train(name: str, minutes: float, out_dir: Path) -> tuple[Path, float]:
     checkpoint = out_dir / f"{name}.ckpt"
     shutil.copy(run_dir / "last.ckpt", checkpoint)
     return checkpoint, seconds
+
+
+@torch.no_grad()
+def autoencoding_scores(model, test: torch.Tensor) -> dict:
+    """Reconstruction MSE in [0, 1] units and the test -ELBO (nats/image), where the model defines them."""
+    model.eval()
+    images = test * 2 - 1
+    scores = {}
+    if hasattr(model, "reconstruct"):
+        errors = [pixel_mse(model.reconstruct(chunk), chunk).item() * len(chunk) for chunk in images.split(500)]
+        scores["recon_mse"] = sum(errors) / len(images)  # pixel_mse measures in [0, 1] units
+    if hasattr(model, "elbo_terms"):
+        total = sum(model.elbo_terms(chunk)["nelbo"].item() * len(chunk) for chunk in images.split(500))
+        scores["nelbo_nats"] = total / len(images)
+    return scores
 
 
 def sampler_comparison(model, test: torch.Tensor, n: int) -> dict[str, float]:
@@ -61,73 +91,88 @@ def sampler_comparison(model, test: torch.Tensor, n: int) -> dict[str, float]:
     return {"plain": fid(plain), "drs": fid(drs), "drs_acceptance": sampler.acceptance_rate, "ddls": fid(ddls)}
 
 
+def score(name: str, checkpoint: Path, seconds: float | None, args, classifier) -> dict:
+    model, data = zoo.load(checkpoint), load_datamodule(checkpoint)
+    metrics = ("fid", "kid", "is", "pr", "nll")
+    row = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
+    test, _ = real_images(data, "test", args.recon_images)
+    row.update(autoencoding_scores(model, test))
+    row.update(name=name, seconds=seconds, classes=classes_covered(generated_images(model, 2000) * 2 - 1, classifier))
+    save_image(model.sample(64, seed=0), Path(args.report).parent / "results" / f"{name}.png", nrow=8, padding=2,
+               pad_value=1.0)
+    if name == "dcgan":
+        row["samplers"] = sampler_comparison(model, real_images(data, "test", args.sampler_n)[0], args.sampler_n)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=3.0, help="training budget per model (wall time)")
-    parser.add_argument("--models", default=None, help="comma-separated model names (default: all with a config)")
-    parser.add_argument("--checkpoints", default=None, help="score <dir>/<model>.ckpt instead of training")
+    parser.add_argument("--minutes", type=float, default=2.0, help="training budget per model (wall time)")
+    parser.add_argument("--models", default=None, help="comma-separated config names (default: every *" + SUFFIX + ")")
+    parser.add_argument("--checkpoints", default=None, help="score <dir>/<name>.ckpt instead of training")
     parser.add_argument("--out", default="runs/quality", help="where runs and checkpoints go")
     parser.add_argument("--n", type=int, default=10_000, help="generated and real images per metric")
-    parser.add_argument("--nll-k", type=int, default=1000)
-    parser.add_argument("--nll-images", type=int, default=500)
+    parser.add_argument("--nll-k", type=int, default=5000, help="importance samples per image for the NLL")
+    parser.add_argument("--nll-images", type=int, default=200)
+    parser.add_argument("--recon-images", type=int, default=2000)
     parser.add_argument("--sampler-n", type=int, default=2000, help="images per sampler in the DRS/DDLS comparison")
     parser.add_argument("--report", default=str(REPO / "docs" / "results.md"))
     args = parser.parse_args()
 
-    configs = shipped_configs()
-    names = args.models.split(",") if args.models else [
-        e.name for e in zoo.list_models() if f"{e.name}_fashion_mnist.yaml" in configs]
+    names = args.models.split(",") if args.models else sorted(
+        c.removesuffix(SUFFIX) for c in shipped_configs() if c.endswith(SUFFIX))
     out_dir = Path(args.checkpoints or args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    grids = Path(args.report).parent / "results"
-    grids.mkdir(parents=True, exist_ok=True)
-    rows, samplers = [], None
+    (Path(args.report).parent / "results").mkdir(parents=True, exist_ok=True)
+    store = Path(args.report).with_suffix(".json")
+    rows = json.loads(store.read_text()) if store.exists() else {}
+    classifier = load_classifier("fashion_mnist")
+    setting = (f"{'scored checkpoints' if args.checkpoints else f'{args.minutes:g} min of training'} on "
+               f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads")
     for name in names:
+        torch.manual_seed(0)
         if args.checkpoints:
             checkpoint, seconds = out_dir / f"{name}.ckpt", None
         else:
             checkpoint, seconds = train(name, args.minutes, out_dir)
-        model, data = zoo.load(checkpoint), load_datamodule(checkpoint)
-        metrics = ("fid", "kid", "is", "pr", "nll")
-        result = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
-        result.update(name=name, seconds=seconds)
-        rows.append(result)
-        print(json.dumps(result), flush=True)
-        save_image(model.sample(64, seed=0), grids / f"{name}.png", nrow=8, padding=2, pad_value=1.0)
-        if name == "dcgan":
-            samplers = sampler_comparison(model, real_images(data, "test", args.sampler_n)[0], args.sampler_n)
-            print(json.dumps({"dcgan_samplers": samplers}), flush=True)
-    Path(args.report).write_text(report(rows, samplers, args))
+        rows[name] = {**score(name, checkpoint, seconds, args, classifier), "setting": setting}
+        print(json.dumps(rows[name]), flush=True)
+        store.write_text(json.dumps(rows, indent=1, sort_keys=True))
+        Path(args.report).write_text(report(rows, args))
     print(f"wrote {args.report}")
 
 
-def report(rows: list[dict], samplers: dict | None, args) -> str:
+def report(rows: dict[str, dict], args) -> str:
     tag = "[fmnist-classifier]"
+    settings = sorted({r.get("setting", "") for r in rows.values()})
     lines = [
         "# Results on Fashion-MNIST",
         "",
-        f"Written by `python benchmarks/quality.py` ({'scored checkpoints' if args.checkpoints else f'{args.minutes:g} min of training per model'} "
-        f"on {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, CPU). Each model uses "
-        "its `configs/<model>_fashion_mnist.yaml`. Extractor: the Fashion-MNIST classifier shipped with zoo "
-        f"(`fmnist-classifier`, 128-d features). FID, KID, IS, precision and recall from {args.n} generated vs "
-        f"{args.n} test images, seed 0; NLL by importance sampling (k = {args.nll_k}) on {args.nll_images} test "
-        "images, in nats per image (pixels scored in [0, 1] by each model's own decoder likelihood). These are short "
-        "CPU budgets: compare models with each other, not with published numbers.",
+        "Written by `python benchmarks/quality.py` (see its docstring for how each column is made). Each row is one "
+        "`configs/<name>_fashion_mnist.yaml` trained from scratch, seed 0, for a short CPU budget: "
+        f"{'; '.join(settings)}. FID, KID, IS, precision and recall use the Fashion-MNIST classifier shipped with "
+        f"zoo (`fmnist-classifier`, 128-d features), {args.n} samples against {args.n} test images. NLL: IWAE bound "
+        f"with k = {args.nll_k} on {args.nll_images} test images. These budgets are minutes, not the papers' days: "
+        "compare models with each other, not with published numbers.",
         "",
-        "| model | iterations | train s | FID | KID | IS | precision | recall | NLL (nats) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | iterations | it/s | FID | KID | IS | precision | recall | classes | recon MSE | -ELBO | NLL |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in rows:
-        def num(key, scale=1.0, digits=2):
-            value = r.get(key)
-            return "–" if value is None else f"{value * scale:.{digits}f}"
+    for name in sorted(rows):
+        r = rows[name]
 
-        seconds = "–" if r.get("seconds") is None else f"{r['seconds']:.0f}"
+        def num(key, digits=2, prefix=""):
+            value = r.get(key)
+            return "–" if value is None else f"{prefix}{value:.{digits}f}"
+
+        rate = "–" if not r.get("seconds") else f"{r['iteration'] / r['seconds']:.1f}"
         lines.append(
-            f"| [{r['name']}](results/{r['name']}.png) | {r.get('iteration') or '–'} | {seconds} | {num('fid' + tag)} | "
-            f"{num('kid' + tag, 1, 3)} | {num('is' + tag)} | {num('precision' + tag, 1, 3)} | "
-            f"{num('recall' + tag, 1, 3)} | {num('nll_nats', 1, 1)} |"
+            f"| [{name}](results/{name}.png) | {r.get('iteration') or '–'} | {rate} | {num('fid' + tag)} | "
+            f"{num('kid' + tag, 3)} | {num('is' + tag)} | {num('precision' + tag, 3)} | {num('recall' + tag, 3)} | "
+            f"{r.get('classes', '–')} | {num('recon_mse', 4)} | "
+            f"{num('nelbo_nats', 1, '~' if r.get('model') == 'AVB' else '')} | {num('nll_nats', 1)} |"
         )
+    samplers = rows.get("dcgan", {}).get("samplers")
     if samplers:
         verdict = "; ".join(f"{k.upper()} {_compare(samplers[k], samplers['plain'])}" for k in ("drs", "ddls"))
         lines += [
