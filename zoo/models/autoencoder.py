@@ -96,31 +96,14 @@ class DenoisingAutoencoder(Autoencoder):
     """Reconstructs clean images from corrupted ones: minimises ``c(x, decoder(E(x̃)))`` with ``x̃ ~ q(x̃|x)``.
 
     Args:
-        image_shape: (C, H, W) of the data (linked from the data module).
-        latent_dim: size of the code z.
-        encoder: factory ``(image_shape, latent_dim) -> net``.
-        decoder: factory ``(latent_dim, image_shape) -> net``.
-        reconstruction: ``bernoulli`` (cross-entropy), ``squared`` or ``l1``.
         noise: the corruption: ``gaussian`` (additive, std ``noise_level`` in [-1, 1] units), ``masking`` (a
             fraction ``noise_level`` of pixels set to black) or ``salt_and_pepper`` (a fraction set to black/white).
         noise_level: the corruption's strength (see ``noise``).
-        code_momentum: weight of each batch in the running code statistics used for sampling.
-        optimizer: optimiser factory for encoder and decoder (None: Adam, lr 1e-3).
+        **kwargs: every argument of :class:`Autoencoder`.
     """
 
-    def __init__(
-        self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 16,
-        encoder: EncoderFactory = ConvEncoder,
-        decoder: GeneratorFactory = ConvDecoder,
-        reconstruction: str = "bernoulli",
-        noise: str = "masking",
-        noise_level: float = 0.25,
-        code_momentum: float = 0.01,
-        optimizer: OptimizerCallable | None = None,
-    ) -> None:
-        super().__init__(image_shape, latent_dim, encoder, decoder, reconstruction, code_momentum, optimizer)
+    def __init__(self, noise: str = "masking", noise_level: float = 0.25, **kwargs) -> None:
+        super().__init__(**kwargs)
         if noise not in NOISE_TYPES:
             raise ValueError(f"unknown noise type {noise!r}; choose one of {NOISE_TYPES}")
         self.noise = noise

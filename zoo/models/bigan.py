@@ -112,28 +112,9 @@ class ALI(BiGAN):
     """The BiGAN game with a stochastic Gaussian encoder ``z = mu(x) + sigma(x)·ε``, reparameterised (Sec. 2.2).
 
     Args:
-        image_shape: (C, H, W) of the data (linked from the data module).
-        latent_dim: size of z ~ N(0, I).
-        encoder: factory ``(image_shape, 2 · latent_dim) -> net`` giving (mu, log sigma²).
-        generator: factory ``(latent_dim, image_shape) -> net``; tanh is applied to its output.
-        discriminator: factory ``(image_shape, latent_dim, 1) -> net`` on (x, z) pairs.
-        stochastic_encoder: keep True for ALI (False gives BiGAN).
-        g_optimizer: optimiser for generator and encoder (None: Adam, lr 1e-3, betas (0.5, 0.999):
-            5x DCGAN's 2e-4, so that short runs get past the early collapsed phase).
-        d_optimizer: optimiser for the discriminator (None: the same).
+        stochastic_encoder: keep True for ALI (False gives BiGAN); the encoder then outputs (mu, log sigma²).
+        **kwargs: every other argument of :class:`BiGAN`.
     """
 
-    def __init__(
-        self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 32,
-        encoder: EncoderFactory = ConvEncoder,
-        generator: GeneratorFactory = DCGANGenerator,
-        discriminator: JointFactory = JointDiscriminator,
-        stochastic_encoder: bool = True,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-    ) -> None:
-        super().__init__(
-            image_shape, latent_dim, encoder, generator, discriminator, stochastic_encoder, g_optimizer, d_optimizer
-        )
+    def __init__(self, stochastic_encoder: bool = True, **kwargs) -> None:
+        super().__init__(stochastic_encoder=stochastic_encoder, **kwargs)

@@ -75,32 +75,12 @@ class DCGAN(GAN):
     """The GAN game with all-convolutional nets, batch norm, N(0, 0.02) init and Adam(2e-4, beta1 = 0.5).
 
     Args:
-        image_shape: (C, H, W) of the data; H = W = 4·2^k or 7·2^k (28, 32, 64, ...).
-        latent_dim: size of z ~ N(0, I).
-        generator: factory ``(latent_dim, image_shape) -> net``.
+        generator: factory ``(latent_dim, image_shape) -> net``; H = W = 4·2^k or 7·2^k (28, 32, 64, ...).
         discriminator: factory ``(image_shape, 1) -> net``.
-        generator_objective: ``non_saturating`` or ``minimax``.
-        n_critic: discriminator steps per generator step.
-        real_label: real target in D's loss (< 1: one-sided label smoothing).
-        g_optimizer: optimiser factory for G (None: Adam, lr 2e-4, betas (0.5, 0.999)).
-        d_optimizer: optimiser factory for D (None: the same).
-        techniques: Salimans et al. stabilisers and generator EMA (None: all off); see AdversarialTechniques.
+        **kwargs: every other argument of :class:`GAN`.
     """
 
     def __init__(
-        self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 100,
-        generator: GeneratorFactory = DCGANGenerator,
-        discriminator: EncoderFactory = DCGANDiscriminator,
-        generator_objective: str = "non_saturating",
-        n_critic: int = 1,
-        real_label: float = 1.0,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        techniques: AdversarialTechniques | None = None,
+        self, generator: GeneratorFactory = DCGANGenerator, discriminator: EncoderFactory = DCGANDiscriminator, **kwargs
     ) -> None:
-        super().__init__(
-            image_shape, latent_dim, generator, discriminator, generator_objective, n_critic, real_label,
-            g_optimizer, d_optimizer, techniques,
-        )
+        super().__init__(generator=generator, discriminator=discriminator, **kwargs)

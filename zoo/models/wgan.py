@@ -27,7 +27,33 @@ def clip_weights_(module: nn.Module, clip: float) -> None:
 
 
 class _WassersteinGame(AdversarialModel):
-    """The critic and generator losses shared by WGAN and WGAN-GP."""
+    """The critic and generator losses shared by WGAN and WGAN-GP.
+
+    Args:
+        image_shape: (C, H, W) of the data (linked from the data module).
+        latent_dim: size of z ~ N(0, I).
+        generator: factory ``(latent_dim, image_shape) -> net`` (tanh is applied to its output).
+        discriminator: factory ``(image_shape, 1) -> net`` giving one critic value per image.
+        n_critic: critic steps per generator step.
+        g_optimizer: optimiser factory for G (None: the model's default).
+        d_optimizer: optimiser factory for the critic (None: the model's default).
+        techniques: Salimans et al. stabilisers and generator EMA (None: all off).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
+        latent_dim: int = 100,
+        generator: GeneratorFactory = DCGANGenerator,
+        discriminator: EncoderFactory = DCGANDiscriminator,
+        n_critic: int = 5,
+        g_optimizer: OptimizerCallable | None = None,
+        d_optimizer: OptimizerCallable | None = None,
+        techniques: AdversarialTechniques | None = None,
+    ) -> None:
+        super().__init__(
+            image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
+        )
 
     def critic_terms(self, real: Tensor, fake: Tensor) -> LossTerms:
         real_scores, fake_scores = self.discriminator(real), self.discriminator(fake)
@@ -80,39 +106,24 @@ class WGAN(_WassersteinGame):
     500th one; set ``warmup_n_critic = n_critic`` for a plain n_critic schedule.
 
     Args:
-        image_shape: (C, H, W) of the data (linked from the data module).
-        latent_dim: size of z ~ N(0, I).
-        generator: factory ``(latent_dim, image_shape) -> net`` (tanh is applied to its output).
-        discriminator: factory ``(image_shape, 1) -> net`` giving one critic value per image.
         clip: weight-clipping bound c.
-        n_critic: critic steps per generator step.
         warmup_n_critic: critic steps before each of the first ``warmup_generator_steps`` generator steps and
-            every ``boost_every``-th one (0: never).
+            every ``boost_every``-th one.
         warmup_generator_steps: how many generator steps start with the long critic phase.
-        boost_every: period, in generator steps, of the later long critic phases.
-        g_optimizer: optimiser factory for G (None: RMSprop, lr 5e-5).
-        d_optimizer: optimiser factory for the critic (None: RMSprop, lr 5e-5).
-        techniques: Salimans et al. stabilisers and generator EMA (None: all off).
+        boost_every: period, in generator steps, of the later long critic phases (0: none after the first ones).
+        **kwargs: nets, ``n_critic`` (5), optimisers (None: RMSprop, lr 5e-5) and ``techniques``, as in the shared
+            Wasserstein game.
     """
 
     def __init__(
         self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 100,
-        generator: GeneratorFactory = DCGANGenerator,
-        discriminator: EncoderFactory = DCGANDiscriminator,
         clip: float = 0.01,
-        n_critic: int = 5,
         warmup_n_critic: int = 100,
         warmup_generator_steps: int = 25,
         boost_every: int = 500,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        techniques: AdversarialTechniques | None = None,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
-        )
+        super().__init__(**kwargs)
         if clip <= 0:
             raise ValueError(f"clip must be > 0, got {clip}")
         if warmup_n_critic < 1 or warmup_generator_steps < 0 or boost_every < 0:
@@ -122,7 +133,7 @@ class WGAN(_WassersteinGame):
                 "train with a plain n_critic schedule)"
             )
         self.clip = clip
-        self.schedule = (n_critic, warmup_n_critic, warmup_generator_steps, boost_every)
+        self.schedule = (self.n_critic, warmup_n_critic, warmup_generator_steps, boost_every)
         clip_weights_(self.discriminator, clip)  # the critic starts inside the constraint set
 
     def updates(self) -> list[Update]:
@@ -152,32 +163,14 @@ class WGANGP(_WassersteinGame):
     the rest of the loss, and under DDP it is reduced by the same backward.
 
     Args:
-        image_shape: (C, H, W) of the data (linked from the data module).
-        latent_dim: size of z ~ N(0, I).
-        generator: factory ``(latent_dim, image_shape) -> net`` (tanh is applied to its output).
         discriminator: factory ``(image_shape, 1) -> net``; keep batch norm out of it.
         gp_weight: λ, the weight of the gradient penalty.
-        n_critic: critic steps per generator step.
-        g_optimizer: optimiser factory for G (None: Adam, lr 1e-4, betas (0, 0.9)).
-        d_optimizer: optimiser factory for the critic (None: the same).
-        techniques: Salimans et al. stabilisers and generator EMA (None: all off).
+        **kwargs: ``latent_dim``, ``generator``, ``n_critic`` (5), optimisers (None: Adam, lr 1e-4, betas (0, 0.9))
+            and ``techniques``, as in the shared Wasserstein game.
     """
 
-    def __init__(
-        self,
-        image_shape: tuple[int, int, int] = (1, 28, 28),
-        latent_dim: int = 100,
-        generator: GeneratorFactory = DCGANGenerator,
-        discriminator: EncoderFactory = DCGANCritic,
-        gp_weight: float = 10.0,
-        n_critic: int = 5,
-        g_optimizer: OptimizerCallable | None = None,
-        d_optimizer: OptimizerCallable | None = None,
-        techniques: AdversarialTechniques | None = None,
-    ) -> None:
-        super().__init__(
-            image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
-        )
+    def __init__(self, discriminator: EncoderFactory = DCGANCritic, gp_weight: float = 10.0, **kwargs) -> None:
+        super().__init__(discriminator=discriminator, **kwargs)
         self.gp_weight = gp_weight
 
     def default_optimizer(self, player, params):
