@@ -35,6 +35,21 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path):
         zoo.load(tmp_path / "missing.ckpt")
 
 
+class _Opaque:
+    """A Python object a checkpoint cannot load safely."""
+
+
+def test_checkpoint_with_pickled_objects_names_the_cause_and_the_trusted_escape(tmp_path):
+    model = zoo.create("vae", image_shape=(1, 28, 28), latent_dim=4)
+    path = tmp_path / "opaque.ckpt"
+    hparams = {**model.hparams, "extra": _Opaque()}
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": hparams}, path)
+    with pytest.raises(zoo.CheckpointError, match=r"Python objects besides weights.*trusted=True"):
+        zoo.load(path)
+    checkpoint = zoo.checkpoint.read_checkpoint(path, trusted=True)  # the escape hatch for files one trusts
+    assert isinstance(checkpoint["hyper_parameters"]["extra"], _Opaque)
+
+
 def test_unknown_model_name_lists_the_registered_ones():
     with pytest.raises(KeyError, match="registered models: .*dcgan"):
         zoo.create("no_such_model")

@@ -55,3 +55,21 @@ def test_encoder_models_reconstruct_in_pixel_range():
     assert recon.shape == x.shape and recon.min() >= -1 and recon.max() <= 1
     mu, logvar = model.encode(x)
     assert mu.shape == logvar.shape == (3, model.latent_dim)
+
+
+@pytest.mark.parametrize(
+    "cls_path, inherited",
+    [("zoo.models.gan.DCGAN", {"n_critic": 3}), ("zoo.models.wgan.WGANGP", {"latent_dim": 12}),
+     ("zoo.models.bigan.ALI", {"latent_dim": 12}), ("zoo.models.autoencoder.DenoisingAutoencoder", {"latent_dim": 6})],
+)
+def test_models_built_in_python_keep_arguments_they_pass_on_to_their_base(cls_path, inherited, tmp_path):
+    """Subclasses that only change some defaults take the rest as **kwargs; a checkpoint must still rebuild them."""
+    module, name = cls_path.rsplit(".", 1)
+    model = getattr(__import__(module, fromlist=[name]), name)(**inherited)
+    assert {k: model.hparams[k] for k in inherited} == inherited
+    trainer = tiny_trainer(tmp_path, max_epochs=1, limit_train_batches=1)
+    trainer.fit(model, datamodule=synthetic_data())
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    loaded = zoo.load(tmp_path / "m.ckpt")
+    assert type(loaded) is type(model)
+    assert all(getattr(loaded, k, loaded.hparams.get(k)) == v for k, v in inherited.items())

@@ -5,6 +5,7 @@ A model's hyper-parameters are stored as the resolved YAML config (nets and opti
 """
 
 import importlib
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,12 @@ def load_datamodule(path: str | Path, **overrides: Any):
     return _build(cls, {**hparams, **overrides})
 
 
-def read_checkpoint(path: str | Path) -> dict:
+def read_checkpoint(path: str | Path, trusted: bool = False) -> dict:
     """``torch.load`` a checkpoint on the CPU, turning every failure into a :class:`CheckpointError` with a fix.
 
     ``path`` may also be the name of a published checkpoint (``zoo pull --list``) when no such file exists: its
-    verified copy is used, downloaded into the cache first if needed.
+    verified copy is used, downloaded into the cache first if needed. ``trusted`` allows arbitrary pickled objects
+    (``torch.load(weights_only=False)``): only for files from a source you trust.
     """
     path = Path(_resolve_pretrained(path))
     if not path.is_file():
@@ -76,15 +78,27 @@ def read_checkpoint(path: str | Path) -> dict:
             "or give the name of a published checkpoint (`zoo pull --list`)."
         )
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zip, wrong format, pickle error: all mean "this file is not usable"
+        checkpoint = torch.load(path, map_location="cpu", weights_only=not trusted)
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" not in str(error):
+            raise _unreadable(path, error) from error
         raise CheckpointError(
-            f"{path} is not a readable checkpoint ({type(error).__name__}: {str(error).splitlines()[0]}). "
-            "It is probably truncated or corrupt: download it again, or use an earlier checkpoint of the run."
+            f"{path} stores Python objects besides weights (e.g. an object of your own passed to a model built "
+            "in Python), which are not loaded from untrusted files. Build models with zoo.create(...) or a config "
+            "so checkpoints hold plain configs, or, for a file you trust, zoo.load(path, trusted=True)."
         ) from error
+    except Exception as error:  # truncated zip, wrong format: the file is not usable
+        raise _unreadable(path, error) from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} holds no model weights (no 'state_dict'); it is not a Lightning checkpoint.")
     return checkpoint
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is not a readable checkpoint ({type(error).__name__}: {str(error).splitlines()[0]}). "
+        "It is probably truncated or corrupt: download it again, or use an earlier checkpoint of the run."
+    )
 
 
 def _resolve_pretrained(path: str | Path) -> str | Path:
@@ -97,13 +111,13 @@ def _resolve_pretrained(path: str | Path) -> str | Path:
     return path
 
 
-def load(path: str | Path, map_location: str | torch.device = "cpu") -> GenerativeModel:
+def load(path: str | Path, map_location: str | torch.device = "cpu", trusted: bool = False) -> GenerativeModel:
     """Rebuild a model from a checkpoint alone and load its weights; returns it in eval mode.
 
     >>> model = zoo.load("last.ckpt"); images = model.sample(16)  # (16, C, H, W) in [0, 1]
     >>> model = zoo.load("vae_fashion_mnist")  # a published checkpoint by name (pulled and verified if needed)
     """
-    checkpoint = read_checkpoint(path)
+    checkpoint = read_checkpoint(path, trusted)
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     class_path = hparams.pop("_class_path", None) or checkpoint.get("zoo", {}).get("class_path")
     hparams.pop("_instantiator", None)

@@ -11,6 +11,8 @@ batches. The x-axis of every logged curve, and ``model.iteration``, count *train
 one batch = one pass through ``updates()``), which is what the images and dashboards are indexed by.
 """
 
+import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -46,6 +48,32 @@ class Update:
         return self.due(iteration) if self.due is not None else (iteration + 1) % self.every == 0
 
 
+def _as_config(value):
+    """A class, a ``functools.partial`` of one with keyword arguments, or a dataclass instance, as the YAML-style
+    value a config would give (``{"class_path": ..., "init_args": ...}``, a dict); anything else unchanged."""
+    if isinstance(value, type):
+        return {"class_path": f"{value.__module__}.{value.__qualname__}"}
+    if isinstance(value, functools.partial) and isinstance(value.func, type) and not value.args:
+        return {**_as_config(value.func), "init_args": {k: _as_config(v) for k, v in value.keywords.items()}}
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    return value
+
+
+def _constructor_arguments(cls: type) -> set[str]:
+    """The named arguments ``cls(...)`` accepts: its ``__init__``'s, and while that passes ``**kwargs`` on, its
+    base classes' (a subclass that only changes some defaults declares just those)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        names |= {p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return names
+    return names
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; raised before the optimiser step, so the weights stay finite."""
 
@@ -73,8 +101,10 @@ class GenerativeModel(L.LightningModule):
         self.save_hyperparameters()
         # Lightning also collects the arguments of intermediate base classes' __init__; keep only those of the
         # concrete class (and the CLI's private "_..." keys), so zoo.load rebuilds it with its own signature.
-        accepted = inspect.signature(type(self).__init__).parameters
+        accepted = _constructor_arguments(type(self))
         self.remove_ignored_hparams([k for k in self.hparams if k not in accepted and not k.startswith("_")])
+        for key, value in self.hparams.items():  # a model built in Python: nets given as classes become configs
+            self.hparams[key] = _as_config(value)
 
     # --- what a model defines ----------------------------------------------------------------------------------
 
