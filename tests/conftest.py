@@ -51,3 +51,20 @@ def fashion_mnist(batch_size: int = 64, train_subset: int | None = None, **kwarg
     return FashionMNISTDataModule(
         data_dir=str(REPO / "data"), batch_size=batch_size, train_subset=train_subset, **kwargs
     )
+
+
+def run_ddp(name: str, out_dir: Path) -> list[dict]:
+    """Fit ``name`` (dcgan, wgangp or began) on 2 CPU processes with tests/ddp_run.py; each rank's final state."""
+    import subprocess
+    import sys
+
+    import torch
+
+    script = Path(__file__).with_name("ddp_run.py")
+    result = subprocess.run([sys.executable, str(script), str(out_dir), name], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [torch.load(out_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert [r["strategy"] for r in ranks] == ["DDPStrategy"] * 2
+    assert ranks[0]["iteration"] == ranks[1]["iteration"] == 4
+    return ranks

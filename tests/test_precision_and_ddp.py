@@ -1,14 +1,10 @@
 """The shared loop under mixed precision and under DDP (2 CPU processes)."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 import zoo
-from tests.conftest import synthetic_data, tiny_trainer
+from tests.conftest import run_ddp, synthetic_data, tiny_trainer
 
 SMALL_DCGAN = dict(
     generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
@@ -34,14 +30,7 @@ def test_bf16_mixed_steps_update_every_network_with_finite_weights(name, tmp_pat
 
 @pytest.mark.ddp
 def test_ddp_on_two_cpu_processes_keeps_ranks_identical(tmp_path):
-    script = Path(__file__).with_name("ddp_run.py")
-    result = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
-    assert ranks[0]["strategy"] == "DDPStrategy"
-    assert ranks[0]["iteration"] == ranks[1]["iteration"] == 4
+    ranks = run_ddp("dcgan", tmp_path)
     initial = dict(zoo.create("dcgan", image_shape=(1, 28, 28), **SMALL_DCGAN).named_parameters())
     assert set(ranks[0]["params"]) == set(initial)
     for key, value in ranks[0]["params"].items():
