@@ -99,8 +99,9 @@ class GenerativeModel(L.LightningModule):
         self._rng_to_restore: dict | None = None
         self._stepping = ""  # the player whose optimiser is stepping (for the gradient-norm log)
         self.save_hyperparameters()
-        # Lightning also collects the arguments of intermediate base classes' __init__; keep only those of the
-        # concrete class (and the CLI's private "_..." keys), so zoo.load rebuilds it with its own signature.
+        # Lightning also collects the arguments of intermediate base classes' __init__; keep only those the
+        # concrete class accepts (its own, and its bases' where it passes **kwargs on, plus the CLI's private "_..."
+        # keys), so zoo.load rebuilds it with its own signature.
         accepted = _constructor_arguments(type(self))
         self.remove_ignored_hparams([k for k in self.hparams if k not in accepted and not k.startswith("_")])
         for key, value in self.hparams.items():  # a model built in Python: nets given as classes become configs

@@ -133,12 +133,12 @@ class WGAN(_WassersteinGame):
                 "train with a plain n_critic schedule)"
             )
         self.clip = clip
-        self.schedule = (self.n_critic, warmup_n_critic, warmup_generator_steps, boost_every)
+        self.warmup = (warmup_n_critic, warmup_generator_steps, boost_every)
         clip_weights_(self.discriminator, clip)  # the critic starts inside the constraint set
 
     def updates(self) -> list[Update]:
         critic, generator = super().updates()
-        return [critic, replace(generator, due=lambda iteration: critic_schedule_due(iteration, *self.schedule))]
+        return [critic, replace(generator, due=lambda iteration: critic_schedule_due(iteration, self.n_critic, *self.warmup))]
 
     def default_optimizer(self, player, params):
         return torch.optim.RMSprop(params, lr=5e-5)  # momentum-free: Adam made the clipped critic unstable (§4)
