@@ -1,8 +1,8 @@
 """Slow: every model of the adversarial family learns real Fashion-MNIST at a CI budget.
 
-Each model trains a few hundred batches (about 20-30 s on 2 free CPU cores) with small DCGAN-style nets, then the
-shipped Fashion-MNIST classifier sorts 1000 samples: they must spread over most classes, where the untrained
-generator's samples all land in one or two. The CI budget changes schedules, not losses: higher learning rates and
+Each model trains a few hundred batches (about 20-40 s on 2 free CPU cores) with small DCGAN-style nets, then the
+shipped Fashion-MNIST classifier sorts 1000 samples: they must spread over at least 8 of the 10 classes, where the
+untrained generator's samples all land in one or two. The CI budget changes schedules, not losses: higher learning rates and
 fewer critic steps than the papers' (which need tens of thousands of generator steps), noted per model below.
 """
 
@@ -40,15 +40,16 @@ CASES = {  # name: (training batches, init args)
     # clipping c = 0.01 as in the paper; RMSprop 5e-4 (paper 5e-5) and n_critic = 2 (paper 5, with 100-step critic
     # phases early on) to fit the budget
     "wgan": (500, dict(**_nets(32, 32), n_critic=2, warmup_n_critic=2, **_optimizers(_rmsprop(5e-4)))),
-    # λ = 10 and a layer-norm critic as in the paper; Adam(2e-4, (0.5, 0.9)) and n_critic = 2 (paper 1e-4, 5)
-    "wgangp": (400, dict(**_nets(32, 32, "DCGANCritic"), n_critic=2, **_optimizers(_adam(2e-4, 0.5, 0.9)))),
+    # λ = 10 and a layer-norm critic as in the paper; Adam(5e-4, (0.5, 0.9)) and n_critic = 2 (paper 1e-4, 5; at
+    # 2e-4 the samples stayed on 7-8 classes for 900 batches)
+    "wgangp": (700, dict(**_nets(32, 32, "DCGANCritic"), n_critic=2, **_optimizers(_adam(5e-4, 0.5, 0.9)))),
     # Pearson χ² with the paper's non-saturating generator; Adam 5e-4
     "fgan": (500, dict(**_nets(32, 32), divergence="pearson", **_optimizers(_adam(5e-4, 0.5, 0.999)))),
     # λ = 10 on f; codes of 64 (paper 256); Adam(2e-4, (0.5, 0.9)) and n_critic = 2
     "cramergan": (300, dict(**_nets(32, 32, "DCGANCritic"), code_dim=64, n_critic=2,
                             **_optimizers(_adam(2e-4, 0.5, 0.9)))),
     # pull-away weight 0.1 and Adam(2e-4, beta1 0.5) as in the config; margin 0.3 (config 1.0) learned faster here
-    "ebgan": (500, dict(**_nets(32, 16, "AutoencoderDiscriminator"), margin=0.3)),
+    "ebgan": (800, dict(**_nets(32, 16, "AutoencoderDiscriminator"), margin=0.3)),
     # L1 autoencoder and the k_t controller; γ = 0.7 (paper 0.3-0.7), λ_k = 0.01 (paper 0.001: k would barely
     # leave 0 in 500 steps), Adam 5e-4 (paper 1e-4), a 32-d code (paper 64)
     "began": (500, dict(**_nets(32, 16, "AutoencoderDiscriminator"), code_dim=32, gamma=0.7, lambda_k=0.01,
@@ -72,4 +73,4 @@ def test_learns_to_cover_the_fashion_mnist_classes(name, tmp_path):
     assert all(torch.isfinite(p).all() for p in model.parameters()), "a weight became NaN or infinite"
     covered = classes_covered(model.sample(1000, seed=0) * 2 - 1, classifier)
     # 10 is every class; a collapsed generator (or an untrained one) covers 1-3.
-    assert covered >= 6 and covered >= untrained + 4, f"{name}: {untrained} classes untrained, {covered} trained"
+    assert covered >= 8 and covered >= untrained + 5, f"{name}: {untrained} classes untrained, {covered} trained"

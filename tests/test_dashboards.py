@@ -44,3 +44,29 @@ def test_csv_logger_gets_the_same_metrics_and_png_grids(tmp_path, monkeypatch):
     assert {"train/d/loss", "train/g/grad_norm", "val/fid[fmnist-classifier]"} <= columns
     assert "config" in (log_dir / "hparams.yaml").read_text()
     assert {p.name for p in (log_dir / "images").glob("*_final.png")} == {"samples_final.png", "interpolation_final.png"}
+
+
+def test_training_terms_reach_the_logger_every_n_batches_and_at_the_end(tmp_path):
+    """Terms are logged only on the batches the logger writes (every ``log_every_n_steps``-th) and on the last one
+    (for ``trainer.callback_metrics``), so the other batches pay nothing for logging."""
+    import torch
+    from lightning.pytorch.loggers import CSVLogger
+
+    import zoo
+    from tests.conftest import synthetic_data, tiny_trainer
+
+    torch.manual_seed(0)
+    model = zoo.create("gan", image_shape=(1, 28, 28), generator={"class_path": "zoo.nets.MLPGenerator",
+                       "init_args": {"hidden": [32]}}, discriminator={"class_path": "zoo.nets.MLPDiscriminator",
+                       "init_args": {"hidden": [32]}})
+    seen = {}
+    original = model.log
+    model.log = lambda name, value, **kwargs: (seen.setdefault(model.iteration, set()).add(name),
+                                               original(name, value, **kwargs))
+    trainer = tiny_trainer(tmp_path, logger=CSVLogger(tmp_path), log_every_n_steps=3, max_steps=model.optimizer_steps(7))
+    trainer.fit(model, datamodule=synthetic_data(num_images=160))
+    assert sorted(seen) == [2, 5, 6]  # batches 3 and 6 of log_every_n_steps = 3, and the last (7th) batch
+    assert {"train/d/loss", "train/g/loss", "train/d/grad_norm", "train/g/grad_norm"} <= seen[2]
+    rows = [r for r in csv.DictReader(next(Path(tmp_path).rglob("metrics.csv")).open()) if r.get("train/d/loss")]
+    assert [int(r["step"]) for r in rows] == [2, 5]
+    assert {"train/d/loss", "train/g/loss"} <= set(trainer.callback_metrics)

@@ -98,6 +98,7 @@ class GenerativeModel(L.LightningModule):
         self.iteration = 0  # training batches seen: the x-axis of logs and image grids
         self._rng_to_restore: dict | None = None
         self._stepping = ""  # the player whose optimiser is stepping (for the gradient-norm log)
+        self._log_this_batch = True  # whether this batch's terms and gradient norms are logged
         self.save_hyperparameters()
         # Lightning also collects the arguments of intermediate base classes' __init__; keep only those the
         # concrete class accepts (its own, and its bases' where it passes **kwargs on, plus the CLI's private "_..."
@@ -160,6 +161,7 @@ class GenerativeModel(L.LightningModule):
         optimizers = dict(zip(self.players(), _as_list(self.optimizers())))
         due = [u for u in self.updates() if u.is_due(self.iteration)]
         shared = self.prepare(real, {u.player for u in due})
+        self._log_this_batch = self._logger_writes_this_batch(len(due))
         for update in due:
             optimizer = optimizers[update.player]
             self.toggle_optimizer(optimizer)  # only this player's parameters get gradients
@@ -171,13 +173,31 @@ class GenerativeModel(L.LightningModule):
             optimizer.zero_grad(set_to_none=True)
             self.untoggle_optimizer(optimizer)
             self.after_update(update.player)
-            for key, value in terms.items():
-                self.log(f"train/{update.player}/{key}", value.detach().float(), prog_bar=key == "loss")
+            if self._log_this_batch:
+                for key, value in terms.items():
+                    self.log(f"train/{update.player}/{key}", value.detach().float(), prog_bar=key == "loss")
         self.iteration += 1
+
+    def _logger_writes_this_batch(self, optimizer_steps: int = 0) -> bool:
+        """Whether this batch's training terms are logged: on every ``log_every_n_steps``-th batch (the ones the
+        logger writes) and on the last batch of an epoch or of the run (``optimizer_steps``: the steps this batch
+        takes), whose values stay in ``trainer.callback_metrics`` for checkpoint monitors and the model artifact.
+
+        A ``self.log`` call costs about a millisecond, as much as a small net's forward pass, and Lightning keeps only
+        the values of those batches, so on the others nothing is logged (the progress bar shows the last ones).
+        """
+        if self._trainer is None:
+            return True
+        trainer = self.trainer
+        if trainer._logger_connector.should_update_logs or trainer.fast_dev_run:
+            return True
+        last_of_epoch = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        last_of_run = 0 <= trainer.max_steps <= trainer.global_step + optimizer_steps
+        return bool(last_of_epoch or last_of_run)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Log the stepping network's gradient norm (after any AMP unscaling) on the logger's steps only."""
-        if self._trainer is None or (self.iteration + 1) % self.trainer.log_every_n_steps:
+        if self._trainer is None or not self._log_this_batch:
             return
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if grads:
