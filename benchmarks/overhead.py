@@ -6,7 +6,7 @@ parameters frozen. Runs alternate (zoo, plain, zoo, plain, ...) so machine load 
 iterations of every run are warm-up and not timed, and each rate is one over the median time of a batch (data
 loading included). Target: zoo / plain >= 0.97.
 
-    python benchmarks/overhead.py [--iterations 150] [--rounds 3] [--precision 32|bf16-mixed]
+    python benchmarks/overhead.py [--iterations 150] [--rounds 5] [--precision 32|bf16-mixed]
 """
 
 import argparse
