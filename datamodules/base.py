@@ -346,8 +346,9 @@ class ImageDataModule(L.LightningDataModule):
                 shuffle=train,
                 drop_last=train,
                 seed=self.seed,
-                # A loader made in a later epoch (reloaded dataloaders) continues the sequence of permutations.
-                epoch=trainer.current_epoch if trainer is not None and train else 0,
+                # A loader made in a later epoch (reloaded dataloaders, or a run resumed from a checkpoint written at
+                # an epoch's end, before that epoch counts as completed) continues the sequence of permutations.
+                epoch=trainer.fit_loop.epoch_progress.current.processed if trainer is not None and train else 0,
                 rank=trainer.global_rank if trainer is not None else 0,
                 world_size=trainer.world_size if trainer is not None else 1,
             )

@@ -95,8 +95,9 @@ def read_checkpoint(path: str | Path, trusted: bool = False) -> dict:
 
 
 def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    cause = "an empty file" if path.stat().st_size == 0 else f"{type(error).__name__}: {str(error).strip()[:200]}"
     return CheckpointError(
-        f"{path} is not a readable checkpoint ({type(error).__name__}: {str(error).splitlines()[0]}). "
+        f"{path} is not a readable checkpoint ({cause}). "
         "It is probably truncated or corrupt: download it again, or use an earlier checkpoint of the run."
     )
 

@@ -5,23 +5,27 @@ configs shipped with the package, so ``zoo fit --config vae_mnist.yaml`` works f
 """
 
 import argparse
+import shlex
 import sys
 from importlib import resources
 from pathlib import Path
 
 import yaml
 from jsonargparse import DefaultHelpFormatter
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
+import zoo.loggers  # noqa: F401  (CSVRunLogger, TensorBoardRunLogger by short name)
 import zoo.registry
 from datamodules.base import CorruptDatasetError, DatasetNotFoundError, ImageDataModule
 from zoo.callbacks import ImageGrids, WandbCheckpointArtifact
-from zoo.checkpoint import CheckpointError
+from zoo.callbacks.checkpoint import OutputFolderError, ResumableCheckpoint, TrainingInterrupted
+from zoo.checkpoint import CheckpointError, read_checkpoint
 from zoo.commands import COMMANDS
-from zoo.core.base import GenerativeModel, NonFiniteLossError
+from zoo.core.base import GenerativeModel, IncompatibleCheckpointError, NonFiniteLossError
+from zoo.core.checkpoint_io import CheckpointWriteError
+from zoo.runs import NoCheckpointToResumeError, launched_as_global_rank_zero, newest_last_checkpoint, place_logs
 
 
 
@@ -31,7 +35,8 @@ class ConfigError(ValueError):
 
 zoo.registry.import_models()  # before any parser exists: short class names (``--model DCGAN``) resolve
 
-USER_ERRORS = (ConfigError, DatasetNotFoundError, CorruptDatasetError, CheckpointError, NonFiniteLossError)
+USER_ERRORS = (ConfigError, DatasetNotFoundError, CorruptDatasetError, CheckpointError, NonFiniteLossError,
+               OutputFolderError, CheckpointWriteError, IncompatibleCheckpointError, NoCheckpointToResumeError)
 """Errors caused by input, not by a bug: printed as one message (cause and fix), without a traceback."""
 
 
@@ -59,6 +64,26 @@ def fail(error: Exception) -> None:
     """Exit with status 1 after printing a user error (its cause and fix), without a traceback."""
     print(f"zoo: error: {error}", file=sys.stderr, flush=True)
     sys.exit(1)
+
+
+def resume_command(words: list[str], checkpoint: str) -> str:
+    """The command line that continues a run: the one given, with ``--ckpt_path`` pointing at ``checkpoint``."""
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "--ckpt_path":
+            skip = True
+        elif not word.startswith("--ckpt_path="):
+            kept.append(word)
+    return shlex.join(["zoo", *kept, "--ckpt_path", checkpoint])
+
+
+def stopped(stop: TrainingInterrupted, words: list[str]) -> None:
+    """Exit after a signal stopped training: say where the checkpoint is and how to resume (global rank 0)."""
+    if launched_as_global_rank_zero():
+        print(f"zoo: {stop}\nresume: {resume_command(words, stop.checkpoint)}", file=sys.stderr, flush=True)
+    sys.exit(stop.exit_status)
 
 
 @rank_zero_only
@@ -137,9 +162,11 @@ class ZooCLI(LightningCLI):
         # The data decide the image shape; the model (and its nets) are built for it, so they cannot mismatch.
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.add_lightning_class_args(ImageGrids, "images")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
         parser.add_lightning_class_args(WandbCheckpointArtifact, "wandb_artifact")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
+        # Logs, images and checkpoints of every run go under one folder (loggers without a save_dir follow it).
+        parser.set_defaults({"trainer.default_root_dir": "runs"})
 
     def parse_arguments(self, parser, args) -> None:
         if args is None:  # from the command line; DDP re-launches sys.argv on every rank, so resolve it in place
@@ -148,19 +175,33 @@ class ZooCLI(LightningCLI):
             args = resolve_config_arguments(args)
         super().parse_arguments(parser, args)
 
+    def _parse_ckpt_path(self) -> None:
+        """Lightning replaces the config's model by the hyper-parameters stored in ``--ckpt_path``, so a checkpoint
+        of another model (or other nets) would silently train that model under this config's name. zoo builds what
+        the config says; the model refuses a checkpoint that does not fit it (``check_resumable``)."""
+
     def before_instantiate_classes(self) -> None:
         trainer = self.config[self.subcommand].trainer if self.subcommand else self.config.trainer
-        # Each update trains one network while the others sit idle, so DDP must allow unused parameters.
-        strategy = trainer.get("strategy")
-        if isinstance(strategy, str) and strategy in ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook"):
-            trainer.strategy = f"{strategy}_find_unused_parameters_true"
-            rank_zero_info(f"strategy {strategy} -> {trainer.strategy}: each update leaves the other networks unused")
+        # Only the process that becomes global rank 0 claims a version folder; the others never write logs.
+        place_logs(trainer, claim_version=self.subcommand == "fit" and launched_as_global_rank_zero())
 
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
         except (ValueError, TypeError) as error:  # e.g. nets that cannot handle the data's image size
             raise ConfigError(explain_parse_error(str(error))) from error
+
+    def before_fit(self) -> None:
+        """Resolve ``--ckpt_path last`` to the newest ``last.ckpt`` of this config's runs, and refuse an unreadable
+        checkpoint before any work is spent."""
+        config = self.config_init[self.subcommand]
+        path = config.get("ckpt_path")
+        if path == "last":
+            path = str(newest_last_checkpoint(self.trainer))
+            config["ckpt_path"] = path
+        if path is not None and path != "hpc":
+            read_checkpoint(path)  # CheckpointError: missing, empty, truncated, not a checkpoint
+            say(f"resuming from: {path}")
 
     def after_fit(self) -> None:
         checkpoint = self.trainer.checkpoint_callback
@@ -189,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
         ZooCLI(args=argv)
     except USER_ERRORS as error:
         fail(error)
+    except TrainingInterrupted as stop:
+        stopped(stop, words)
 
 
 if __name__ == "__main__":

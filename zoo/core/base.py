@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_warn
 import torch
 from torch import Tensor, nn
 
@@ -265,7 +266,28 @@ class GenerativeModel(L.LightningModule):
         if datamodule is not None:  # so evaluation can rebuild the data the model was trained on
             checkpoint["zoo"]["datamodule_class_path"] = _class_path(datamodule)
 
+    def setup(self, stage: str) -> None:
+        """Fit the trainer to a model of several players, whoever built it (the CLI or Python code):
+
+        - DDP: each update trains one player while the others sit idle, so DistributedDataParallel must allow
+          parameters without gradients (``find_unused_parameters``), whichever way DDP was chosen (``devices: 4`` with
+          the default strategy, ``ddp``, ``ddp_spawn``, several nodes).
+        - Checkpoints are written atomically beside their target (:class:`~zoo.core.checkpoint_io.AtomicCheckpointIO`)
+          unless another checkpoint IO was chosen.
+        """
+        from lightning.pytorch.plugins.io import TorchCheckpointIO
+        from lightning.pytorch.strategies import DDPStrategy
+
+        from zoo.core.checkpoint_io import AtomicCheckpointIO
+
+        strategy = self.trainer.strategy
+        if isinstance(strategy, DDPStrategy):
+            strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
+        if type(strategy.checkpoint_io) is TorchCheckpointIO:
+            strategy.checkpoint_io = AtomicCheckpointIO()
+
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_resumable(self, checkpoint)
         state = checkpoint.get("zoo", {})
         self.iteration = state.get("iteration", 0)
         self._rng_to_restore = state.get("rng")
@@ -277,6 +299,48 @@ class GenerativeModel(L.LightningModule):
         if self.trainer.world_size > 1:  # seed_everything gives every rank one seed; decorrelate their noise
             seed = int(torch.randint(2**62, ())) + self.trainer.global_rank
             torch.manual_seed(seed)
+
+
+class IncompatibleCheckpointError(ValueError):
+    """A checkpoint given to resume from belongs to another model class, or to nets of other shapes."""
+
+
+def check_resumable(model: "GenerativeModel", checkpoint: dict) -> None:
+    """Refuse to resume ``model`` from a checkpoint of another class or other net shapes (before any weight is
+    loaded), and warn when the checkpoint was trained on other data or another batch size."""
+    trainer = model._trainer
+    source = getattr(trainer, "ckpt_path", None) or "the checkpoint"
+    saved_class = checkpoint.get("zoo", {}).get("class_path") or checkpoint.get("hyper_parameters", {}).get("_class_path")
+    if saved_class and saved_class != _class_path(model):
+        raise IncompatibleCheckpointError(
+            f"{source} holds a {saved_class}, but this run builds a {_class_path(model)}. Fix: resume with the config "
+            f"it was trained with (its config.yaml beside the logs, or `zoo fit --config CONFIG --ckpt_path "
+            f"{source}` with that model), or start a new run without --ckpt_path."
+        )
+    own = model.state_dict()
+    saved = checkpoint.get("state_dict", {})
+    differ = [f"{k}: {tuple(saved[k].shape)} in the checkpoint, {tuple(own[k].shape)} here"
+              for k in own.keys() & saved.keys() if tuple(saved[k].shape) != tuple(own[k].shape)]
+    missing = sorted(own.keys() - saved.keys())
+    if differ or missing:
+        details = "; ".join(differ[:3] + [f"{k}: not in the checkpoint" for k in missing[:3]])
+        raise IncompatibleCheckpointError(
+            f"{source} holds a {saved_class or 'model'} whose nets differ from this run's {_class_path(model)} "
+            f"({len(differ) + len(missing)} tensors, e.g. {details}). Fix: resume with the net settings it was "
+            "trained with (its config.yaml beside the logs), or start a new run without --ckpt_path."
+        )
+    datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
+    if datamodule is None:
+        return
+    saved_data = checkpoint.get("datamodule_hyper_parameters") or {}
+    changes = [f"{key} {saved_data[key]} -> {datamodule.hparams[key]}" for key in ("batch_size", "image_size")
+               if key in saved_data and key in datamodule.hparams and saved_data[key] != datamodule.hparams[key]]
+    saved_data_class = saved_data.get("_class_path") or checkpoint.get("zoo", {}).get("datamodule_class_path")
+    if saved_data_class and saved_data_class.rpartition(".")[2] != type(datamodule).__name__:
+        changes.insert(0, f"data {saved_data_class} -> {_class_path(datamodule)}")
+    if changes:
+        rank_zero_warn(f"resuming {source} with other data than it was trained with ({', '.join(changes)}): the run "
+                       "goes on, but it no longer continues the original run exactly.")
 
 
 def _class_path(obj: object) -> str:

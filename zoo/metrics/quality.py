@@ -15,6 +15,10 @@ from zoo.metrics.precision_recall import precision_recall
 
 METRICS = ("fid", "kid", "is", "pr", "nll")
 
+LOCAL = {"sync_on_compute": False}
+"""torchmetrics syncs a metric's state over every DDP rank in ``compute()``, a collective the other ranks never join
+when one rank scores (the quality callback runs on global rank 0): every metric here is computed on its own rank."""
+
 
 def real_images(datamodule, split: str, n: int) -> tuple[Tensor, Tensor]:
     """The first ``n`` images (in [0, 1]) and labels of a split: ``train``, ``val`` or ``test``."""
@@ -101,9 +105,9 @@ class QualityEvaluator:
 
         try:
             if self.extractor.logits is not None:
-                metric = InceptionScore(feature=self.extractor.logits, normalize=True, splits=10)
+                metric = InceptionScore(feature=self.extractor.logits, normalize=True, splits=10, **LOCAL)
             else:
-                metric = InceptionScore(normalize=True, splits=10)
+                metric = InceptionScore(normalize=True, splits=10, **LOCAL)
                 images = three_channels(images)
         except Exception as error:
             raise inception_unavailable(error) from error
@@ -118,7 +122,7 @@ def frechet_distance(real: Tensor, fake: Tensor) -> float:
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     metric = FrechetInceptionDistance(feature=_Precomputed(real.shape[1]), normalize=True,
-                                      input_img_size=(real.shape[1],))
+                                      input_img_size=(real.shape[1],), **LOCAL)
     metric.update(real, real=True)
     metric.update(fake, real=False)
     return float(metric.compute())
@@ -129,7 +133,8 @@ def kernel_distance(real: Tensor, fake: Tensor, subset: int = 1000) -> tuple[flo
     from torchmetrics.image.kid import KernelInceptionDistance
 
     size = min(subset, len(real), len(fake))
-    metric = KernelInceptionDistance(feature=_Precomputed(real.shape[1]), normalize=True, subset_size=size)
+    metric = KernelInceptionDistance(feature=_Precomputed(real.shape[1]), normalize=True, subset_size=size,
+                                      **LOCAL)
     metric.update(real, real=True)
     metric.update(fake, real=False)
     mean, std = metric.compute()

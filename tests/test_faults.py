@@ -1,0 +1,137 @@
+"""Runs that survive: real ``zoo fit`` processes killed, signalled, given a full or read-only disk, started together,
+or pointed at the wrong checkpoint. Each keeps its last good checkpoint loadable and says what to do next."""
+
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import zoo
+from tests.faults import (BATCHES_PER_EPOCH, finish, kill_group, last_checkpoints, run, same_weights, start, wait_for,
+                          write_config)
+
+EPOCHS = 4
+INTERVAL_MINUTES = 0.01  # a periodic last.ckpt every 0.6 s
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return write_config(tmp_path_factory.mktemp("config"), EPOCHS)
+
+
+@pytest.fixture(scope="module")
+def reference(config, tmp_path_factory):
+    """The uninterrupted run's final checkpoint."""
+    folder = tmp_path_factory.mktemp("reference")
+    status, output = run(["fit", "--config", str(config)], folder)
+    assert status == 0, output[-3000:]
+    [checkpoint] = last_checkpoints(folder)
+    assert zoo.load(checkpoint).iteration == EPOCHS * BATCHES_PER_EPOCH
+    return checkpoint
+
+
+def _resume(config, folder: Path) -> Path:
+    status, output = run(["fit", "--config", str(config), "--ckpt_path", "last"], folder)
+    assert status == 0, output[-3000:]
+    assert "resuming from: " in output
+    return last_checkpoints(folder)[-1]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_saves_says_how_to_resume_and_exits_nonzero(sig, config, reference, tmp_path):
+    process = start(["fit", "--config", str(config), f"--checkpoint.every_minutes={INTERVAL_MINUTES}"], tmp_path)
+    wait_for(lambda: last_checkpoints(tmp_path), process)  # training is under way
+    os.kill(process.pid, sig)
+    status, output = finish(process)
+    assert status == 128 + sig, output[-3000:]
+    [checkpoint] = last_checkpoints(tmp_path)
+    stopped_at = zoo.load(checkpoint).iteration
+    assert 0 < stopped_at < EPOCHS * BATCHES_PER_EPOCH
+    assert f"stopped by {signal.Signals(sig).name} after iteration {stopped_at}" in output
+    assert f"resume: zoo fit --config {config} --checkpoint.every_minutes={INTERVAL_MINUTES} --ckpt_path " \
+           f"{checkpoint.relative_to(tmp_path)}" in output
+
+    resumed = _resume(config, tmp_path)
+    assert same_weights(resumed, reference), "the resumed run does not continue the interrupted one bit-for-bit"
+
+
+def test_kill_9_at_a_random_moment_loses_at_most_the_interval(config, reference, tmp_path):
+    process = start(["fit", "--config", str(config), f"--checkpoint.every_minutes={INTERVAL_MINUTES}"], tmp_path)
+    wait_for(lambda: last_checkpoints(tmp_path), process)
+    time.sleep(random.uniform(0, 2))
+    killed_at = time.time()
+    kill_group(process)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    [checkpoint] = last_checkpoints(tmp_path)
+    assert zoo.load(checkpoint).iteration > 0  # loadable, whenever the kill came (even mid-write)
+    assert killed_at - checkpoint.stat().st_mtime <= 60 * INTERVAL_MINUTES + 2.0  # one interval plus a batch
+
+    resumed = _resume(config, tmp_path)
+    assert not list(tmp_path.rglob("*.tmp")), "a temporary checkpoint file was left behind"
+    assert same_weights(resumed, reference)
+
+
+def _mount_tmpfs(folder: Path, options: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
+                            text=True, timeout=30)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip() or 'mount failed'}); needs root")
+
+
+def _unmount(folder: Path) -> None:
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30)
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint_and_leaves_no_partial_file(config, tmp_path):
+    disk = tmp_path / "small_disk"
+    _mount_tmpfs(disk, "size=1500k")  # room for one checkpoint (~1 MB), not for a second beside it
+    try:
+        status, output = run(["fit", "--config", str(config), f"--checkpoint.dirpath={disk}",
+                              "--checkpoint.every_minutes=null"], tmp_path)
+        assert status == 1, output[-3000:]
+        assert f"could not write checkpoint {disk / 'last.ckpt'} (No space left on device)" in output
+        assert "Traceback" not in output
+        assert [p.name for p in disk.iterdir()] == ["last.ckpt"]  # no temporary, empty or partial file
+        assert zoo.load(disk / "last.ckpt").iteration == BATCHES_PER_EPOCH  # the first epoch's checkpoint
+    finally:
+        _unmount(disk)
+
+
+def test_an_unwritable_output_folder_is_refused_before_training(config, tmp_path):
+    folder = tmp_path / "read_only"
+    if os.geteuid() == 0:  # root writes through permission bits: use a read-only file system instead
+        _mount_tmpfs(folder, "ro,size=1m")
+    else:
+        folder.mkdir()
+        folder.chmod(0o500)
+    try:
+        started = time.monotonic()
+        status, output = run(["fit", "--config", str(config), f"--trainer.default_root_dir={folder}"], tmp_path)
+        assert status == 1, output[-3000:]
+        assert f"cannot write to the output folder {folder}" in output and "Nothing was trained" in output
+        assert "Traceback" not in output and "Restoring" not in output
+        assert time.monotonic() - started < 60
+    finally:
+        if os.geteuid() == 0:
+            _unmount(folder)
+
+
+def test_runs_started_together_get_their_own_version_folders(config, tmp_path):
+    processes = [start(["fit", "--config", str(config), "--trainer.max_epochs=1", "--trainer.default_root_dir=out"],
+                       tmp_path) for _ in range(2)]
+    for process in processes:
+        status, output = finish(process)
+        assert status == 0, output[-3000:]
+    versions = sorted(p.name for p in (tmp_path / "out" / "tiny").iterdir())
+    assert versions == ["version_0", "version_1"]
+    for version in versions:
+        rows = (tmp_path / "out" / "tiny" / version / "metrics.csv").read_text().splitlines()
+        assert len(rows) > 1 and len({len(row.split(",")) for row in rows}) == 1  # one run's columns, not two
+        assert zoo.load(tmp_path / "out" / "tiny" / version / "checkpoints" / "last.ckpt").iteration == 9
+    assert not (tmp_path / "runs").exists(), "--trainer.default_root_dir was not followed"
