@@ -7,7 +7,12 @@ from torch import Tensor
 
 from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.losses import (
+    discriminator_accuracy,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    logistic_log_density_ratio,
+)
 from zoo.losses_latent import pixel_mse
 from zoo.nets import (
     ConvEncoder,
@@ -107,6 +112,14 @@ class AlphaGAN(GenerativeModel):
 
     def l1(self, real: Tensor, reconstruction: Tensor) -> Tensor:
         return F.l1_loss(reconstruction.float(), real.float())
+
+    def density_samplers(self) -> tuple[str, ...]:
+        return ("drs", "ddls")
+
+    def log_density_ratio(self, x: Tensor) -> Tensor:
+        """``log p_data/p_g = logit + log 2``: the image discriminator's optimum is ``p / (p + q_rec + p_g)``, which
+        is ``p / (p + 2 p_g)`` when reconstructions are distributed as samples."""
+        return logistic_log_density_ratio(self.discriminator(x), fake_batches=2)
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         with torch.no_grad():
