@@ -30,12 +30,16 @@ def gan_generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Ten
     ``minimax``: minimise ``E[log(1 - D(G(z)))] = -E[softplus(logits)]`` (the value function of the game; its
     gradient vanishes when D rejects the samples confidently).
     ``non_saturating``: minimise ``-E[log D(G(z))] = E[softplus(-logits)]`` (same fixed point, strong early gradients).
+    ``log_ratio``: minimise ``-E[log D/(1 - D)] = -E[logits]``, the negative estimated log density ratio (the sum of
+    both: α-GAN's form, Rosca et al. 2017, Algorithm 1).
     """
     if kind == "non_saturating":
         return F.softplus(-fake_logits).mean()
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
-    raise ValueError(f"unknown generator loss {kind!r}; choose 'non_saturating' or 'minimax'")
+    if kind == "log_ratio":
+        return -fake_logits.float().mean()
+    raise ValueError(f"unknown generator loss {kind!r}; choose 'non_saturating', 'minimax' or 'log_ratio'")
 
 
 def discriminator_accuracy(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
