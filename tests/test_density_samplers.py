@@ -226,3 +226,15 @@ def test_drs_low_acceptance_advises_lowering_the_quantile_and_reports_the_rate()
                                             gamma_quantile=0.999)
     with pytest.raises(RuntimeError, match=r"acceptance rate .*lower gamma_quantile"):
         sampler.sample(10_000, max_rounds=2)
+
+
+def test_sample_command_refuses_in_one_line_naming_the_model_and_what_applies(tmp_path):
+    from zoo.cli import main
+
+    out = str(tmp_path / "grid.png")
+    with pytest.raises(SystemExit, match="zoo sample: DDLS does not apply to VAE.*reconstruct"):
+        main(["sample", "--ckpt", "vae_fashion_mnist", "--mode", "ddls", "--out", out])
+    with pytest.raises(SystemExit, match="--steps.*must be >= 1, got 64, -1"):
+        main(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "ddls", "--steps", "-1", "--out", out])
+    with pytest.raises(SystemExit, match="gamma_quantile is a quantile in \\[0, 1\\]"):
+        main(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "drs", "--gamma-quantile", "1.5", "--out", out])
