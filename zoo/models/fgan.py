@@ -90,7 +90,8 @@ class FGAN(AdversarialModel):
 
     def sampler_refusal(self, sampler: str) -> SamplerNotApplicable:
         if self.divergence.log_ratio is None:
-            return refusal(self, sampler, f"but f'(u) of divergence {self.divergence.name!r} cannot be inverted for p/q")
+            reason = f"but f'(u) of divergence {self.divergence.name!r} cannot be inverted for p/q"
+            return refusal(self, sampler, reason)
         return super().sampler_refusal(sampler)
 
     def evaluate(self, real: Tensor) -> LossTerms:

@@ -26,8 +26,9 @@ class VEEGAN(GenerativeModel):
 
     with ``λ_r = reconstruction_weight`` (the paper's Algorithm 1: 1; default 0.1) and ``λ_a = 1`` if
     ``adversarial_reconstructor`` else 0 (the paper: 0; default 1). A G that drops a mode cannot map that mode's
-    codes back through F, which the z-space reconstruction term penalises. The logit term reaches only G; the reconstruction term reaches
-    G and F, so both nets form one player ``g`` with one optimiser and the gradients of Algorithm 1 follow exactly.
+    codes back through F, which the z-space reconstruction term penalises. The logit term reaches only G; the
+    reconstruction term reaches G and F, so both nets form one player ``g`` with one optimiser and the gradients of
+    Algorithm 1 follow exactly.
 
     In Algorithm 1, F learns only from G's samples, so on real data its codes F(x) can sit anywhere and D separates
     the two joints by their z-part alone; at small budgets that starves G of signal and it collapses. With

@@ -4,7 +4,9 @@ Each entry of the index describes one model trained on one dataset: where the ch
 size, the config it was trained with, the metrics measured on it and its licence. An entry is named after the
 config it was trained with (``<config name without .yaml>``), so ``zoo.load(<config name>)`` is the rule to guess
 by; ``aliases`` lists other names it answers to, e.g. ``<model>_<dataset>`` where no checkpoint of that config is
-published (``dcgan_fashion_mnist`` is the DCGAN trained with ``dcgan_small_fashion_mnist.yaml``). A checkpoint lives in one of:
+published (``dcgan_fashion_mnist`` is the DCGAN trained with ``dcgan_small_fashion_mnist.yaml``).
+
+A checkpoint lives in one of:
 
 - ``file``: a path relative to this package (shipped inside it, nothing to download);
 - ``url``: an ``http(s)://`` or ``file://`` URL;
