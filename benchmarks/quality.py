@@ -8,6 +8,10 @@ Columns, per config (``configs/<name>_fashion_mnist.yaml``: its nets, optimisers
   model's due updates; GANs with n_critic > 1 step G on every n-th batch).
 * FID, KID, IS, precision, recall: ``--n`` samples against ``--n`` test images in the 128-d features of the
   Fashion-MNIST classifier shipped with zoo (``fmnist-classifier``), not Inception: compare within this table only.
+* diversity: 1 - mean MS-SSIM over 2000 random pairs of the samples (Rosca et al. 2017, Fig. 8; 3 scales, 5-px
+  window, see :mod:`zoo.metrics.diversity`), read against the test set's own value and a noised test set's (pixel
+  noise of std 0.2), given as the two reference rows: lower than the test set's means lost variety (mode collapse),
+  higher means noise.
 * classes: how many of the 10 classes receive at least 2 % of the samples by that classifier (10: no mode lost).
 * recon MSE: per-pixel squared error, in [0, 1] units, of ``reconstruct(x)`` on ``--recon-images`` test images,
   for models with an encoder.
@@ -21,6 +25,7 @@ Sampling, by FID on ``--sampler-n`` images each.
     python benchmarks/quality.py --minutes 2                      # train every config, then score
     python benchmarks/quality.py --models vae,wae_gan --minutes 1 # update two rows
     python benchmarks/quality.py --checkpoints runs/quality       # score existing <name>.ckpt files
+    python benchmarks/quality.py --report-only                    # new reference values, table from results.json
 """
 
 import argparse
@@ -38,12 +43,20 @@ from zoo.checkpoint import load_datamodule
 from zoo.cli import ZooCLI, shipped_configs
 from zoo.losses_latent import pixel_mse
 from zoo.metrics.classifier import classes_covered, load_classifier
+from zoo.metrics.diversity import reference_diversity
 from zoo.metrics.quality import QualityEvaluator, evaluate, generated_images, real_images
 from zoo.sampling.langevin import ddls_sample
 from zoo.sampling.rejection import drs_for_model
 
 REPO = Path(__file__).resolve().parent.parent
 SUFFIX = "_fashion_mnist.yaml"
+REFERENCE = "_reference"  # results.json key of the test set's diversity values, not a model
+
+
+def _fashion_mnist():
+    from datamodules import FashionMNISTDataModule
+
+    return FashionMNISTDataModule(data_dir=str(REPO / "data"), batch_size=1000)
 
 
 def train(name: str, minutes: float, out_dir: Path) -> tuple[Path, float]:
@@ -93,7 +106,7 @@ def sampler_comparison(model, test: torch.Tensor, n: int) -> dict[str, float]:
 
 def score(name: str, checkpoint: Path, seconds: float | None, args, classifier) -> dict:
     model, data = zoo.load(checkpoint), load_datamodule(checkpoint)
-    metrics = ("fid", "kid", "is", "pr", "nll")
+    metrics = ("fid", "kid", "is", "pr", "diversity", "nll")
     row = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
     test, _ = real_images(data, "test", args.recon_images)
     row.update(autoencoding_scores(model, test))
@@ -117,9 +130,12 @@ def main() -> None:
     parser.add_argument("--recon-images", type=int, default=2000)
     parser.add_argument("--sampler-n", type=int, default=2000, help="images per sampler in the DRS/DDLS comparison")
     parser.add_argument("--report", default=str(REPO / "docs" / "results.md"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="train and score nothing: recompute the test set's reference values and rewrite the "
+                             "report from the stored rows")
     args = parser.parse_args()
 
-    names = args.models.split(",") if args.models else sorted(
+    names = [] if args.report_only else args.models.split(",") if args.models else sorted(
         c.removesuffix(SUFFIX) for c in shipped_configs() if c.endswith(SUFFIX))
     out_dir = Path(args.checkpoints or args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,6 +143,8 @@ def main() -> None:
     store = Path(args.report).with_suffix(".json")
     rows = json.loads(store.read_text()) if store.exists() else {}
     classifier = load_classifier("fashion_mnist")
+    test_data = load_datamodule(out_dir / f"{names[0]}.ckpt") if args.checkpoints and names else _fashion_mnist()
+    rows[REFERENCE] = reference_diversity(real_images(test_data, "test", args.n)[0])
     setting = (f"{'scored checkpoints' if args.checkpoints else f'{args.minutes:g} min of training'} on "
                f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads")
     for name in names:
@@ -139,11 +157,15 @@ def main() -> None:
         print(json.dumps(rows[name]), flush=True)
         store.write_text(json.dumps(rows, indent=1, sort_keys=True))
         Path(args.report).write_text(report(rows, args))
+    store.write_text(json.dumps(rows, indent=1, sort_keys=True))
+    Path(args.report).write_text(report(rows, args))
     print(f"wrote {args.report}")
 
 
 def report(rows: dict[str, dict], args) -> str:
     tag = "[fmnist-classifier]"
+    reference = rows.get(REFERENCE, {})
+    rows = {k: v for k, v in rows.items() if k != REFERENCE}
     settings = sorted({r.get("setting", "") for r in rows.values()})
     lines = [
         "# Results on Fashion-MNIST",
@@ -152,12 +174,18 @@ def report(rows: dict[str, dict], args) -> str:
         "`configs/<name>_fashion_mnist.yaml` trained from scratch, seed 0, for a short CPU budget: "
         f"{'; '.join(settings)}. FID, KID, IS, precision and recall use the Fashion-MNIST classifier shipped with "
         f"zoo (`fmnist-classifier`, 128-d features), {args.n} samples against {args.n} test images. NLL: IWAE bound "
-        f"with k = {args.nll_k} on {args.nll_images} test images. These budgets are minutes, not the papers' days: "
-        "compare models with each other, not with published numbers.",
+        f"with k = {args.nll_k} on {args.nll_images} test images. Diversity: 1 - mean MS-SSIM of 2000 random pairs "
+        "(3 scales, 5-px window), read against the two reference rows; – where a row predates the column. These "
+        "budgets are minutes, not the papers' days: compare models with each other, not with published numbers.",
         "",
-        "| model | iterations | it/s | FID | KID | IS | precision | recall | classes | recon MSE | -ELBO | NLL |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | iterations | it/s | FID | KID | IS | precision | recall | diversity | classes | recon MSE | -ELBO "
+        "| NLL |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    for label, key in (("test set (reference)", "diversity[test]"), ("noised test set (reference)",
+                                                                     "diversity[test+noise]")):
+        if key in reference:
+            lines.append(f"| *{label}* | | | | | | | | {reference[key]:.3f} | | | | |")
     for name in sorted(rows):
         r = rows[name]
 
@@ -169,7 +197,7 @@ def report(rows: dict[str, dict], args) -> str:
         lines.append(
             f"| [{name}](results/{name}.png) | {r.get('iteration') or '–'} | {rate} | {num('fid' + tag)} | "
             f"{num('kid' + tag, 3)} | {num('is' + tag)} | {num('precision' + tag, 3)} | {num('recall' + tag, 3)} | "
-            f"{r.get('classes', '–')} | {num('recon_mse', 4)} | "
+            f"{num('diversity', 3)} | {r.get('classes', '–')} | {num('recon_mse', 4)} | "
             f"{num('nelbo_nats', 1, '~' if r.get('model') == 'AVB' else '')} | {num('nll_nats', 1)} |"
         )
     samplers = rows.get("dcgan", {}).get("samplers")

@@ -297,7 +297,7 @@ def test_ebgan_generator_loss_adds_the_pull_away_term():
     fake = torch.rand(6, 1, 28, 28) * 2 - 1
     terms = model.generator_loss(fake, {"fake": fake})
     assert terms["loss"].item() == pytest.approx((terms["fake_energy"] + 0.1 * terms["pull_away"]).item(), rel=1e-6)
-    torch.testing.assert_close(terms["fake_energy"], model.energy(fake).mean())
+    torch.testing.assert_close(terms["fake_energy"], model.autoencoder_energy(fake).mean())
 
 
 @pytest.mark.parametrize("name", ["wgan", "wgangp", "fgan", "cramergan", "ebgan", "began"])

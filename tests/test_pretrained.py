@@ -299,3 +299,32 @@ def test_torch_hub_local_builds_models_and_loads_published_weights():
     assert torch.equal(default.sample(4, seed=0), zoo.load(SHIPPED).sample(4, seed=0))
     with pytest.raises(ValueError, match="holds a 'vae' model"):
         torch.hub.load(str(REPO), "dcgan", source="local", pretrained=SHIPPED)
+
+
+# --- names: the config a checkpoint was trained with, plus aliases a user guesses ----------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_shipped_entries_are_named_after_the_config_they_were_trained_with(name):
+    entry = get(name)
+    assert entry.config_file == f"{name}.yaml" and (REPO / "configs" / entry.config_file).is_file()
+
+
+def test_dcgan_loads_under_the_name_a_user_guesses_and_the_list_shows_config_size_metrics(capsys):
+    guessed, canonical = zoo.load("dcgan_fashion_mnist"), zoo.load("dcgan_small_fashion_mnist")
+    assert torch.equal(guessed.sample(4, seed=0), canonical.sample(4, seed=0))
+    assert get("dcgan_fashion_mnist").name == "dcgan_small_fashion_mnist"
+    main(["pull", "--list"])
+    listing = capsys.readouterr().out
+    for text in ("dcgan_small_fashion_mnist (dcgan_fashion_mnist)", "dcgan_small_fashion_mnist.yaml",
+                 "vae_fashion_mnist.yaml", "1.5 MB", "fid "):
+        assert text in listing, text
+
+
+def test_an_alias_that_names_two_checkpoints_is_refused(tmp_path, monkeypatch):
+    entry = get(SHIPPED).to_dict()
+    extra = tmp_path / "index.json"
+    extra.write_text(json.dumps({"checkpoints": {"other": {**entry, "aliases": ["vae_fashion_mnist"]}}}))
+    monkeypatch.setenv("ZOO_PRETRAINED_INDEX", str(extra))
+    with pytest.raises(PretrainedError, match="alias 'vae_fashion_mnist' of 'other'"):
+        get("other")

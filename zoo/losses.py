@@ -30,18 +30,38 @@ def gan_generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Ten
     ``minimax``: minimise ``E[log(1 - D(G(z)))] = -E[softplus(logits)]`` (the value function of the game; its
     gradient vanishes when D rejects the samples confidently).
     ``non_saturating``: minimise ``-E[log D(G(z))] = E[softplus(-logits)]`` (same fixed point, strong early gradients).
+    ``log_ratio``: minimise ``-E[log D/(1 - D)] = -E[logits]``, the negative estimated log density ratio (the sum of
+    both: α-GAN's form, Rosca et al. 2017, Algorithm 1).
     """
     if kind == "non_saturating":
         return F.softplus(-fake_logits).mean()
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
-    raise ValueError(f"unknown generator loss {kind!r}; choose 'non_saturating' or 'minimax'")
+    if kind == "log_ratio":
+        return -fake_logits.float().mean()
+    raise ValueError(f"unknown generator loss {kind!r}; choose 'non_saturating', 'minimax' or 'log_ratio'")
 
 
 def discriminator_accuracy(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """Fraction of real and fake samples the discriminator classifies correctly (0.5 = chance)."""
     correct = (real_logits > 0).float().sum() + (fake_logits < 0).float().sum()
     return correct / (real_logits.numel() + fake_logits.numel())
+
+
+def logistic_log_density_ratio(logits: Tensor, real_label: float = 1.0, fake_batches: int = 1) -> Tensor:
+    """``log p_data(x)/p_g(x)`` from the logits (B,) of a logistic discriminator at its optimum.
+
+    D is trained with target ``α = real_label`` on one data batch and 0 on ``k = fake_batches`` equally weighted
+    batches drawn from p_g, so ``D*(x) = α p / (p + k q)`` (Goodfellow et al. 2014, Prop. 1, for α = k = 1) and
+    ``p/q = k σ / (α - σ)``, σ = sigmoid(logit): with α = 1 that is ``log p/q = logit + log k``. VAE-GAN's and
+    α-GAN's discriminators see k = 2 model batches (reconstructions and samples); taking both as draws of p_g is
+    the approximation their ratio rests on.
+    """
+    logits = logits.flatten().float()
+    if real_label == 1.0:
+        return logits + math.log(fake_batches)
+    sigma = torch.sigmoid(logits)
+    return math.log(fake_batches) + F.logsigmoid(logits) - torch.log(torch.clamp(real_label - sigma, min=1e-12))
 
 
 # --- variational terms (Kingma & Welling 2014, arXiv:1312.6114) --------------------------------------------------

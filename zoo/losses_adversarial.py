@@ -28,6 +28,8 @@ class FDivergence:
         activation: the output activation ``g_f: R -> dom f*``; the critic is ``T(x) = g_f(V(x))``.
         derivative: ``f'(u)``; the optimal critic is ``T*(x) = f'(p(x) / q(x))``.
         conjugate_of_activation: ``f*(g_f(v))`` written out so that it is stable for every real ``v``.
+        log_ratio: ``log p/q = log (f')⁻¹(g_f(v))``, the optimal-critic relation ``T*(x) = f'(p(x)/q(x))`` inverted
+            and written in ``v`` (what DRS and DDLS need); None where f' cannot be inverted.
     """
 
     name: str
@@ -36,6 +38,7 @@ class FDivergence:
     activation: Callable[[Tensor], Tensor]
     derivative: Callable[[Tensor], Tensor]
     conjugate_of_activation: Callable[[Tensor], Tensor]
+    log_ratio: Callable[[Tensor], Tensor] | None
 
 
 LOG2 = math.log(2.0)
@@ -50,6 +53,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: v,
             derivative=lambda u: 1 + torch.log(u),
             conjugate_of_activation=lambda v: torch.exp(v - 1),
+            log_ratio=lambda v: v - 1,  # f' = 1 + log u
         ),
         FDivergence(  # KL(Q || P); dom f* = t < 0
             "reverse_kl",
@@ -58,6 +62,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: -torch.exp(-v),
             derivative=lambda u: -1 / u,
             conjugate_of_activation=lambda v: v - 1,
+            log_ratio=lambda v: v,  # f' = -1/u = -exp(-v)
         ),
         FDivergence(  # 2·JS(P, Q) = KL(P || M) + KL(Q || M), M = (P + Q) / 2; dom f* = t < log 2
             "jensen_shannon",
@@ -66,6 +71,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: LOG2 - F.softplus(-v),
             derivative=lambda u: torch.log(2 * u / (u + 1)),
             conjugate_of_activation=lambda v: F.softplus(v) - LOG2,
+            log_ratio=lambda v: v,  # f' = log(2u/(u+1)) = log 2σ(v)
         ),
         FDivergence(  # the GAN game's divergence 2·JS - log 4 (so f(1) = -log 4); dom f* = t < 0
             "gan",
@@ -74,6 +80,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: -F.softplus(-v),
             derivative=lambda u: torch.log(u / (u + 1)),
             conjugate_of_activation=lambda v: F.softplus(v),
+            log_ratio=lambda v: v,  # f' = log(u/(u+1)) = log σ(v)
         ),
         FDivergence(  # Pearson χ²
             "pearson",
@@ -82,6 +89,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: v,
             derivative=lambda u: 2 * (u - 1),
             conjugate_of_activation=lambda v: v**2 / 4 + v,
+            log_ratio=lambda v: torch.log(torch.clamp(1 + v / 2, min=1e-6)),  # u = 1 + T/2 >= 0 at the optimum
         ),
         FDivergence(  # Neyman χ²; dom f* = t < 1
             "neyman",
@@ -90,6 +98,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: 1 - torch.exp(-v),
             derivative=lambda u: 1 - 1 / u**2,
             conjugate_of_activation=lambda v: 2 - 2 * torch.exp(-v / 2),
+            log_ratio=lambda v: v / 2,  # f' = 1 - 1/u² = 1 - exp(-v)
         ),
         FDivergence(  # squared Hellinger; dom f* = t < 1
             "squared_hellinger",
@@ -98,6 +107,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: 1 - torch.exp(-v),
             derivative=lambda u: 1 - 1 / torch.sqrt(u),
             conjugate_of_activation=lambda v: torch.expm1(v),
+            log_ratio=lambda v: 2 * v,  # f' = 1 - 1/√u = 1 - exp(-v)
         ),
         FDivergence(  # total variation; dom f* = |t| <= 1/2; f' is a subgradient (0 at u = 1)
             "total_variation",
@@ -106,6 +116,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: 0.5 * torch.tanh(v),
             derivative=lambda u: 0.5 * torch.sign(u - 1),
             conjugate_of_activation=lambda v: 0.5 * torch.tanh(v),
+            log_ratio=None,  # f' = sign(u - 1)/2 is constant on u < 1 and on u > 1: no inverse
         ),
     )
 }

@@ -1,8 +1,10 @@
-"""Sample quality during training: FID/KID/precision-recall every N iterations, so dashboards show a quality curve."""
+"""Sample quality during training: FID/KID/precision-recall/diversity every N iterations, so dashboards show a quality
+curve."""
 
 import lightning as L
 
-from zoo.metrics.quality import QualityEvaluator, generated_images, real_images
+from zoo.metrics.diversity import reference_diversity
+from zoo.metrics.quality import METRICS, QualityEvaluator, generated_images, real_images
 
 
 class QualityMetrics(L.Callback):
@@ -14,7 +16,9 @@ class QualityMetrics(L.Callback):
         every_n_batches: interval in training batches.
         num_images: real and generated images per evaluation.
         extractor: feature extractor name (``fmnist-classifier``, ``classifier:PATH``, ``inception``).
-        metrics: any of ``fid``, ``kid``, ``is``, ``pr``.
+        metrics: any of ``fid``, ``kid``, ``is``, ``pr``, ``diversity`` (1 - mean MS-SSIM of sample pairs; the
+            split's own value and its noised copy's are logged once at the start as ``<split>/diversity[<split>]``
+            and ``<split>/diversity[<split>+noise]``).
         split: real images to compare with (``val`` or ``test``).
     """
 
@@ -30,6 +34,10 @@ class QualityMetrics(L.Callback):
         self.num_images = num_images
         self.extractor = extractor
         self.metrics = tuple(metrics)
+        choices = tuple(m for m in METRICS if m != "nll")  # it scores samples: no likelihood
+        if not set(self.metrics) <= set(choices):
+            raise ValueError(f"unknown QualityMetrics metrics {sorted(set(self.metrics) - set(choices))}; choose from "
+                             f"{', '.join(choices)}")
         self.split = split
         self.evaluator: QualityEvaluator | None = None
         self.history: list[dict] = []
@@ -38,6 +46,10 @@ class QualityMetrics(L.Callback):
         if trainer.is_global_zero:
             real, _ = real_images(trainer.datamodule, self.split, self.num_images)
             self.evaluator = QualityEvaluator(real, self.extractor)
+            if "diversity" in self.metrics:  # the reference lines the diversity curve is read against
+                references = {f"{self.split}/{k}": v for k, v in reference_diversity(real, self.split).items()}
+                for logger in trainer.loggers:
+                    logger.log_metrics(references, step=pl_module.iteration)
             self.score(trainer, pl_module)  # the starting point of the curve
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:

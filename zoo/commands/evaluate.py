@@ -1,16 +1,18 @@
-"""``zoo evaluate``: FID/KID/IS/precision-recall/NLL of checkpoints, one JSON line each, stating how they were made."""
+"""``zoo evaluate``: FID/KID/IS/precision-recall/diversity/NLL of checkpoints, one JSON line each, stating how they
+were made. ``diversity`` (1 - mean MS-SSIM of sample pairs, Rosca et al. 2017) comes with the split's own value and
+a noised copy's, ``diversity[test]`` and ``diversity[test+noise]``, to read it against."""
 
 import argparse
 import json
 from pathlib import Path
 
-HELP = "score checkpoints: zoo evaluate --ckpt PATH [--metrics fid,kid,is,pr,nll] [--n 10000] [--split test]"
+HELP = "score checkpoints: zoo evaluate --ckpt PATH [--metrics fid,kid,is,pr,diversity,nll] [--n 10000] [--split test]"
 
 
 def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="zoo evaluate", description=HELP)
     parser.add_argument("--ckpt", required=True, nargs="+", help="one or more checkpoints")
-    parser.add_argument("--metrics", default="fid,kid,is,pr", help="comma-separated: fid, kid, is, pr, nll")
+    parser.add_argument("--metrics", default="fid,kid,is,pr", help="comma-separated: fid, kid, is, pr, diversity, nll")
     parser.add_argument("--n", type=int, default=10_000, help="real and generated images per metric")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--extractor", default=None,

@@ -27,11 +27,13 @@ def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="zoo publish", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="the training checkpoint (e.g. runs/.../last.ckpt)")
-    parser.add_argument("--name", required=True, help="registry name, <model>_<dataset> (e.g. vae_fashion_mnist)")
+    parser.add_argument("--name", required=True,
+                        help="registry name: the training config's name without .yaml (e.g. vae_fashion_mnist)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--with-optimizer", action="store_true",
                         help="keep the optimiser states, loops, callbacks and random state (resumable, larger)")
-    parser.add_argument("--metrics", default="fid,kid,is,pr", help="comma-separated (fid, kid, is, pr, nll), or none")
+    parser.add_argument("--metrics", default="fid,kid,is,pr",
+                        help="comma-separated (fid, kid, is, pr, diversity, nll), or none")
     parser.add_argument("--n", type=int, default=2000, help="real and generated images per metric")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--extractor", default=None, help="feature extractor (default: by dataset, see zoo evaluate)")

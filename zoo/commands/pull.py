@@ -33,13 +33,14 @@ def _print_list(entries, cache) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"published checkpoints (cache: {cache})")
-    for column in ("name", "model", "dataset", "size", "where", "metrics", "licence"):
+    table = Table(title=f"published checkpoints (cache: {cache}); zoo.load(NAME) takes a name or an alias")
+    for column in ("name (aliases)", "config", "model", "dataset", "size", "where", "metrics", "licence"):
         table.add_column(column)
     for entry in entries:
         where = "shipped" if entry.file else ("hf:" + entry.hf["repo"] if entry.hf else entry.url)
-        table.add_row(entry.name, entry.model, entry.dataset, f"{entry.size / 1e6:.1f} MB", where,
-                      _headline(entry.metrics), entry.license)
+        name = entry.name + (f" ({', '.join(entry.aliases)})" if entry.aliases else "")
+        table.add_row(name, entry.config_file or "–", entry.model, entry.dataset, f"{entry.size / 1e6:.1f} MB",
+                      where, _headline(entry.metrics), entry.license)
     Console(width=200).print(table)
 
 

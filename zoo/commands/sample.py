@@ -3,7 +3,9 @@
 Modes: ``plain`` samples; ``interpolate`` (slerp, or lerp with --interpolation lerp) strips between random latents;
 ``reconstruct`` test images and their reconstructions (encoder models); ``arithmetic`` class-mean codes
 a - b + c (encoder models); ``neighbours`` each sample beside its nearest training images (memorisation check);
-``drs`` Discriminator Rejection Sampling and ``ddls`` Discriminator-Driven Latent Sampling (GANs).
+``drs`` Discriminator Rejection Sampling and ``ddls`` Discriminator-Driven Latent Sampling, for the models whose
+discriminator estimates the log density ratio (DRS, DDLS) or an energy (DDLS); others are refused, naming the modes
+that apply.
 """
 
 import argparse
@@ -11,8 +13,9 @@ from pathlib import Path
 
 import torch
 
+from zoo.sampling.modes import MODES
+
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
-MODES = ("plain", "interpolate", "reconstruct", "arithmetic", "neighbours", "drs", "ddls")
 
 
 def run(argv: list[str]) -> None:
@@ -36,9 +39,17 @@ def run(argv: list[str]) -> None:
 
     from zoo.checkpoint import load
 
+    if args.n < 1 or args.steps < 1 or args.k < 1 or args.nrow < 1:
+        raise SystemExit(f"zoo sample: --n, --steps, --k and --nrow must be >= 1, got {args.n}, {args.steps}, "
+                         f"{args.k}, {args.nrow}")
     model = load(args.ckpt)
     torch.manual_seed(args.seed)
-    images, nrow = _images(model, args)
+    from zoo.sampling.rejection import LowAcceptanceError
+
+    try:
+        images, nrow = _images(model, args)
+    except (ValueError, LowAcceptanceError) as error:  # a sampler that does not apply, a setting out of range
+        raise SystemExit(f"zoo sample: {error}") from None
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_image(images, args.out, nrow=nrow, padding=2, pad_value=1.0)
     print(f"wrote {len(images)} images ({args.mode}) of {type(model).__name__} to {args.out}")

@@ -77,6 +77,7 @@ def code_discriminator_terms(discriminator: nn.Module, prior_codes: Tensor, code
     }
 
 
-def code_adversarial_loss(discriminator: nn.Module, codes: Tensor) -> Tensor:
-    """The encoder's non-saturating adversarial loss ``-E[log D(E(x))]``: make codes look drawn from the prior."""
-    return gan_generator_loss(discriminator(codes), "non_saturating")
+def code_adversarial_loss(discriminator: nn.Module, codes: Tensor, kind: str = "non_saturating") -> Tensor:
+    """The encoder's adversarial loss, by default the non-saturating ``-E[log D(E(x))]``: make codes look drawn from
+    the prior (``kind`` as in :func:`zoo.losses.gan_generator_loss`)."""
+    return gan_generator_loss(discriminator(codes), kind)

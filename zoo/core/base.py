@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.core.rng import capture_rng_state, restore_rng_state
+from zoo.sampling.modes import SamplerNotApplicable, refusal
 
 LossTerms = dict[str, Tensor]
 """A loss function's result: ``"loss"`` (what is minimised) plus any other terms, all logged."""
@@ -141,6 +142,32 @@ class GenerativeModel(L.LightningModule):
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` latents from the prior p(z) = N(0, I)."""
         return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+
+    # --- what the discriminator estimates: the only quantities DRS and DDLS use --------------------------------
+
+    def density_samplers(self) -> tuple[str, ...]:
+        """The discriminator-driven samplers this model's discriminator serves: ``"drs"`` when it overrides
+        :meth:`log_density_ratio`, ``"ddls"`` when :meth:`energy` is defined. None by default: an autoencoder,
+        joint or latent discriminator estimates neither."""
+        return ()
+
+    def log_density_ratio(self, x: Tensor) -> Tensor:
+        """``log p_data(x) / p_g(x)`` per image (B,) of images (B, C, H, W) in [-1, 1], as the discriminator at its
+        optimum estimates it: what Discriminator Rejection Sampling (Azadi et al. 2019) accepts by."""
+        raise self.sampler_refusal("drs")
+
+    def energy(self, x: Tensor) -> Tensor:
+        """``d(x)`` per image (B,) such that ``p_t(x) ∝ p_g(x)·e^{d(x)}`` is the corrected model that
+        Discriminator-Driven Latent Sampling (Che et al. 2020, eq. 5) samples. Where the discriminator estimates the
+        log density ratio, ``d = log p_data/p_g`` and ``p_t = p_data`` (the default here)."""
+        if "ddls" in self.density_samplers() and "drs" in self.density_samplers():
+            return self.log_density_ratio(x)
+        raise self.sampler_refusal("ddls")
+
+    def sampler_refusal(self, sampler: str) -> SamplerNotApplicable:
+        """The error raised when ``sampler`` (``drs``/``ddls``) is not in :meth:`density_samplers`: it names the
+        model and the sampling modes that do apply (override to say why, as f-GAN does per divergence)."""
+        return refusal(self, sampler)
 
     # --- the shared loop ---------------------------------------------------------------------------------------
 

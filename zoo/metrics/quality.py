@@ -1,7 +1,8 @@
 """Sample-quality and likelihood numbers for one model, each stated with how it was made.
 
 FID, KID and Inception Score come from torchmetrics (with zoo's classifier features where Inception weights
-cannot be downloaded); precision/recall from :mod:`zoo.metrics.precision_recall`; NLL from the IWAE bound.
+cannot be downloaded); precision/recall from :mod:`zoo.metrics.precision_recall`; NLL from the IWAE bound; the
+diversity score (1 - mean MS-SSIM of sample pairs) from :mod:`zoo.metrics.diversity`.
 """
 
 import math
@@ -9,11 +10,12 @@ import math
 import torch
 from torch import Tensor
 
+from zoo.metrics.diversity import diversity_score, reference_diversity
 from zoo.metrics.features import Extractor, extract, get_extractor, inception_unavailable, three_channels
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, supports_nll
 from zoo.metrics.precision_recall import precision_recall
 
-METRICS = ("fid", "kid", "is", "pr", "nll")
+METRICS = ("fid", "kid", "is", "pr", "diversity", "nll")
 
 LOCAL = {"sync_on_compute": False}
 """torchmetrics syncs a metric's state over every DDP rank in ``compute()``, a collective the other ranks never join
@@ -98,6 +100,8 @@ class QualityEvaluator:
             results[f"is{tag}"], results[f"is_std{tag}"] = mean, std
         if "pr" in metrics:
             results[f"precision{tag}"], results[f"recall{tag}"] = precision_recall(self.real_features(), fake_features)
+        if "diversity" in metrics:  # pixel-space MS-SSIM: no extractor, so no tag
+            results["diversity"] = diversity_score(fake)
         return results
 
     def inception_score(self, images: Tensor) -> tuple[float, float]:
@@ -152,6 +156,13 @@ class _Precomputed(torch.nn.Module):
         return features
 
 
+def check_metrics(metrics: tuple[str, ...]) -> None:
+    """Refuse metric names that are not in :data:`METRICS`, listing the valid ones."""
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
+
+
 def evaluate(
     model,
     datamodule,
@@ -164,9 +175,7 @@ def evaluate(
     nll_images: int = 1000,
 ) -> dict:
     """Every requested metric of ``model`` against ``n`` images of ``split``, plus how the numbers were made."""
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
+    check_metrics(metrics)
     model.eval()
     real, _ = real_images(datamodule, split, n)
     result: dict = {"model": type(model).__name__, "iteration": getattr(model, "iteration", None), "split": split,
@@ -178,6 +187,8 @@ def evaluate(
         fake = generated_images(model, n, seed)
         result.update(extractor=evaluator.name, n_generated=len(fake))
         result.update(evaluator.score(fake, sample_metrics))
+        if "diversity" in metrics:  # the values it is read against: too low is mode collapse, too high noise
+            result.update(reference_diversity(real, split))
     if "nll" in metrics:
         if not supports_nll(model):
             result["nll"] = None  # no tractable likelihood: stated, not estimated

@@ -7,7 +7,12 @@ from torch import Tensor
 
 from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.losses import (
+    discriminator_accuracy,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    logistic_log_density_ratio,
+)
 from zoo.losses_latent import pixel_mse
 from zoo.nets import (
     ConvEncoder,
@@ -33,9 +38,19 @@ class AlphaGAN(GenerativeModel):
     discriminator* D tells data from reconstructions G(E(x)) and samples G(z) (in place of the likelihood's
     "realism"), and a λ-weighted L1 reconstruction keeps G(E(x)) close to x.
 
-    Four players, updated in the order ``d`` (image discriminator), ``c`` (code discriminator), ``g`` (generator:
-    ``λ·L1 - log D(G(E(x))) - log D(G(z))``) and ``e`` (encoder: ``λ·L1 - log C(E(x))``). The adversarial terms
-    use the non-saturating form; the reconstruction is the mean absolute pixel error (in [-1, 1] units).
+    Four players, updated in the order ``d`` (image discriminator), ``c`` (code discriminator), ``g`` (generator)
+    and ``e`` (encoder), with ``a(D) = -log D`` (``adversarial_loss: non_saturating``, the default) or
+    ``a(D) = -log D/(1 - D)``, minus the logit (``log_ratio``, the paper's Algorithm 1):
+
+    * ``L_G = λ·L1(x, G(E(x))) + a(D(G(E(x)))) + a(D(G(z)))``;
+    * ``L_E = λ·L1(x, G(E(x))) + a(C(E(x)))``;
+    * ``L1 = mean_pixels |x - x̂|`` (``l1_reduction: mean``, the default) or ``Σ_pixels |x - x̂|`` (``sum``, the
+      paper's ``||x - x̂||₁``; λ then weighs the reconstruction C·H·W times more), averaged over the batch, in
+      [-1, 1] units. λ = ``reconstruction_weight``.
+
+    The defaults deviate from the paper for short runs (the non-saturating form gives stronger early gradients, the
+    mean keeps λ = 10 at the scale of the adversarial terms); ``adversarial_loss: log_ratio`` and ``l1_reduction:
+    sum`` give Algorithm 1 exactly.
 
     Args:
         image_shape: (C, H, W) of the data (linked from the data module).
@@ -45,6 +60,8 @@ class AlphaGAN(GenerativeModel):
         discriminator: factory ``(image_shape, 1) -> net``, the image discriminator.
         code_discriminator: factory ``(latent_dim, 1) -> net``.
         reconstruction_weight: λ.
+        adversarial_loss: ``non_saturating`` (-log D) or ``log_ratio`` (-log D/(1 - D), the paper's).
+        l1_reduction: ``mean`` or ``sum`` (the paper's) over pixels of the reconstruction error.
         e_optimizer: optimiser for the encoder (None: Adam, lr 1e-3, betas (0.5, 0.999):
             5x DCGAN's 2e-4, so that short runs get past the early collapsed phase).
         g_optimizer: optimiser for the generator (None: the same).
@@ -61,6 +78,8 @@ class AlphaGAN(GenerativeModel):
         discriminator: EncoderFactory = DCGANDiscriminator,
         code_discriminator: LatentFactory = LatentDiscriminator,
         reconstruction_weight: float = 10.0,
+        adversarial_loss: str = "non_saturating",
+        l1_reduction: str = "mean",
         e_optimizer: OptimizerCallable | None = None,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
@@ -72,6 +91,11 @@ class AlphaGAN(GenerativeModel):
         self.discriminator = discriminator(self.image_shape, 1)
         self.code_discriminator = code_discriminator(latent_dim, 1)
         self.reconstruction_weight = reconstruction_weight
+        if adversarial_loss not in ("non_saturating", "log_ratio"):
+            raise ValueError(f"unknown adversarial_loss {adversarial_loss!r}; choose non_saturating or log_ratio")
+        if l1_reduction not in ("mean", "sum"):
+            raise ValueError(f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)")
+        self.adversarial_loss, self.l1_reduction = adversarial_loss, l1_reduction
         self.optimizers_by_player = {"e": e_optimizer, "g": g_optimizer, "d": d_optimizer, "c": c_optimizer}
 
     def players(self):
@@ -106,7 +130,17 @@ class AlphaGAN(GenerativeModel):
         return {"code": code, "z": self.sample_latent(real.shape[0])}
 
     def l1(self, real: Tensor, reconstruction: Tensor) -> Tensor:
-        return F.l1_loss(reconstruction.float(), real.float())
+        """The reconstruction error per image, mean or summed over pixels, averaged over the batch."""
+        error = (reconstruction.float() - real.float()).abs().flatten(1)  # (B, C·H·W)
+        return (error.mean(1) if self.l1_reduction == "mean" else error.sum(1)).mean()
+
+    def density_samplers(self) -> tuple[str, ...]:
+        return ("drs", "ddls")
+
+    def log_density_ratio(self, x: Tensor) -> Tensor:
+        """``log p_data/p_g = logit + log 2``: the image discriminator's optimum is ``p / (p + q_rec + p_g)``, which
+        is ``p / (p + 2 p_g)`` when reconstructions are distributed as samples."""
+        return logistic_log_density_ratio(self.discriminator(x), fake_batches=2)
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         with torch.no_grad():
@@ -124,14 +158,13 @@ class AlphaGAN(GenerativeModel):
     def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         reconstruction = self.generate(shared["code"].detach())
         l1 = self.l1(real, reconstruction)
-        adversarial = gan_generator_loss(self.discriminator(reconstruction)) + gan_generator_loss(
-            self.discriminator(self.generate(shared["z"]))
-        )
+        adversarial = gan_generator_loss(self.discriminator(reconstruction), self.adversarial_loss) + \
+            gan_generator_loss(self.discriminator(self.generate(shared["z"])), self.adversarial_loss)
         return {"loss": self.reconstruction_weight * l1 + adversarial, "l1": l1, "adversarial": adversarial}
 
     def encoder_loss(self, real: Tensor, shared: dict) -> LossTerms:
         l1 = self.l1(real, self.generate(shared["code"]))  # through the just-updated generator
-        adversarial = code_adversarial_loss(self.code_discriminator, shared["code"])
+        adversarial = code_adversarial_loss(self.code_discriminator, shared["code"], self.adversarial_loss)
         return {"loss": self.reconstruction_weight * l1 + adversarial, "l1": l1, "adversarial": adversarial}
 
     def evaluate(self, real: Tensor) -> LossTerms:

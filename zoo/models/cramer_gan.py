@@ -84,6 +84,21 @@ class CramerGAN(AdversarialModel):
         energy = cramer_generator_loss(h_real, self.discriminator(shared["fake"]), self.discriminator(shared["fake2"]))
         return {"loss": energy, "energy_distance": energy}
 
+    def density_samplers(self) -> tuple[str, ...]:
+        return ("ddls",)  # a Lipschitz critic, as WGAN-GP's: an energy, no density ratio
+
+    def energy(self, x: Tensor, references: int = 256) -> Tensor:
+        """``d(x) = E_{x'_g}[||h(x) - h(x'_g)||₂] - ||h(x)||₂``, the critic f of Algorithm 1 with its reference
+        sample averaged over ``references`` generated images (a fixed seed, so d is one function of x). f is trained
+        as WGAN-GP's critic is, ``max E f(x_r) - E f(x_g)`` under the same gradient penalty, so Che et al.'s (2020)
+        Wasserstein energy ``p_t ∝ p_g·e^{f(x)}`` applies to it."""
+        with torch.no_grad():
+            generator = torch.Generator().manual_seed(0)
+            h_reference = self.discriminator(self.generate(self.sample_latent(references, generator)))
+        h_x = self.discriminator(x).float()  # (B, F)
+        distances = torch.cdist(h_x, h_reference.float())  # (B, references)
+        return distances.mean(1) - h_x.norm(dim=1)
+
     def evaluate(self, real: Tensor) -> LossTerms:
         z = self.sample_latent(2 * real.shape[0])
         fake, fake2 = self.generate(z).chunk(2)

@@ -59,12 +59,14 @@ class EBGAN(AdversarialModel):
         self.margin = margin
         self.pull_away_weight = pull_away_weight
 
-    def energy(self, x: Tensor) -> Tensor:
-        """D(x): the per-image mean squared reconstruction error (B,)."""
+    def autoencoder_energy(self, x: Tensor) -> Tensor:
+        """D(x): the per-image mean squared reconstruction error (B,). Not the DDLS energy :meth:`energy` (refused
+        for EBGAN): the game's optimum fixes no density ratio in D, so no ``d(x)`` with p_t ∝ p_g·e^d follows."""
         return reconstruction_energy(self.discriminator(x), x, "mse")
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
-        real_energy, fake_energy = self.energy(real), self.energy(shared["fake"].detach())
+        real_energy = self.autoencoder_energy(real)
+        fake_energy = self.autoencoder_energy(shared["fake"].detach())
         return {
             "loss": ebgan_discriminator_loss(real_energy, fake_energy, self.margin),
             "real_energy": real_energy.mean(),
@@ -83,4 +85,5 @@ class EBGAN(AdversarialModel):
 
     def evaluate(self, real: Tensor) -> LossTerms:
         fake = self.generate(self.sample_latent(real.shape[0]))
-        return {"d/real_energy": self.energy(real).mean(), "d/fake_energy": self.energy(fake).mean()}
+        return {"d/real_energy": self.autoencoder_energy(real).mean(),
+                "d/fake_energy": self.autoencoder_energy(fake).mean()}

@@ -20,6 +20,7 @@ from zoo.losses_adversarial import (
 )
 from zoo.nets import DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register
+from zoo.sampling.modes import SamplerNotApplicable, refusal
 
 DIVERGENCES = tuple(F_DIVERGENCES)
 
@@ -75,6 +76,23 @@ class FGAN(AdversarialModel):
     def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         fake_v = self.discriminator(shared["fake"])
         return {"loss": fgan_generator_loss(fake_v, self.divergence, self.generator_objective)}
+
+    def density_samplers(self) -> tuple[str, ...]:
+        return () if self.divergence.log_ratio is None else ("drs", "ddls")
+
+    def log_density_ratio(self, x: Tensor) -> Tensor:
+        """``log p_data/p_g = log (f')⁻¹(g_f(V(x)))``: the optimal critic is ``T*(x) = f'(p/q)`` (Nowozin et al.
+        eq. 5), inverted per divergence in the table (for Pearson χ², ``log(1 + T/2)``). Total variation's f' is a
+        step function with no inverse, so it is refused."""
+        if self.divergence.log_ratio is None:
+            raise self.sampler_refusal("drs")
+        return self.divergence.log_ratio(self.discriminator(x).flatten().float())
+
+    def sampler_refusal(self, sampler: str) -> SamplerNotApplicable:
+        if self.divergence.log_ratio is None:
+            reason = f"but f'(u) of divergence {self.divergence.name!r} cannot be inverted for p/q"
+            return refusal(self, sampler, reason)
+        return super().sampler_refusal(sampler)
 
     def evaluate(self, real: Tensor) -> LossTerms:
         fake = self.generate(self.sample_latent(real.shape[0]))

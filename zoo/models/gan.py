@@ -6,7 +6,12 @@ from torch import Tensor
 
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.losses import (
+    discriminator_accuracy,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    logistic_log_density_ratio,
+)
 from zoo.nets import DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory, MLPDiscriminator, MLPGenerator
 from zoo.registry import register
 
@@ -60,6 +65,14 @@ class GAN(AdversarialModel):
 
     def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         return {"loss": gan_generator_loss(self.discriminator(shared["fake"]), self.generator_objective)}
+
+    def density_samplers(self) -> tuple[str, ...]:
+        return ("drs", "ddls")
+
+    def log_density_ratio(self, x: Tensor) -> Tensor:
+        """``log p_data/p_g`` from D at its optimum ``D* = α p / (p + p_g)`` (α = ``real_label``): the logit when
+        α = 1."""
+        return logistic_log_density_ratio(self.discriminator(x), self.real_label)
 
     def evaluate(self, real: Tensor) -> LossTerms:
         fake = self.generate(self.sample_latent(real.shape[0]))

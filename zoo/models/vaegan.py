@@ -10,6 +10,7 @@ from zoo.losses import (
     discriminator_accuracy,
     gan_discriminator_loss,
     gan_generator_loss,
+    logistic_log_density_ratio,
     gaussian_kl,
     reparameterize,
 )
@@ -102,6 +103,14 @@ class VAEGAN(GenerativeModel):
         with torch.no_grad():
             target = self.discriminator.features(real).float()
         return 0.5 * (reconstruction_features.float() - target).pow(2).sum(1).mean()
+
+    def density_samplers(self) -> tuple[str, ...]:
+        return ("drs", "ddls")
+
+    def log_density_ratio(self, x: Tensor) -> Tensor:
+        """``log p_data/p_g = logit + log 2``: the image discriminator's optimum is ``p / (p + q_rec + p_g)``, which
+        is ``p / (p + 2 p_g)`` when reconstructions are distributed as samples."""
+        return logistic_log_density_ratio(self.discriminator(x), fake_batches=2)
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         with torch.no_grad():

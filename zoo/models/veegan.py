@@ -20,16 +20,21 @@ class VEEGAN(GenerativeModel):
     """Generator G: z -> x, reconstructor F: x -> z and a joint discriminator D(x, z) (Algorithm 1).
 
     D is trained with the logistic loss to label generator pairs (G(z), z) 1 and data pairs (x, F(x)) 0, so its
-    logit estimates the log density ratio of the two joints. G and F minimise the bound of eq. (8):
-    ``E_z[D(G(z), z)] + E_z ||z - F(G(z))||²``. A G that drops a mode cannot map that mode's codes back through F,
-    which the z-space reconstruction term penalises. The logit term reaches only G; the reconstruction term reaches
-    G and F, so both nets form one player ``g`` with one optimiser and the gradients of Algorithm 1 follow exactly.
+    logit estimates the log density ratio of the two joints. G and F minimise the bound of eq. (8),
+
+        ``L = E_z[D(G(z), z)] + λ_r·E_z ||z - F(G(z))||² - λ_a·E_x[D(x, F(x))]``,
+
+    with ``λ_r = reconstruction_weight`` (the paper's Algorithm 1: 1; default 0.1) and ``λ_a = 1`` if
+    ``adversarial_reconstructor`` else 0 (the paper: 0; default 1). A G that drops a mode cannot map that mode's
+    codes back through F, which the z-space reconstruction term penalises. The logit term reaches only G; the
+    reconstruction term reaches G and F, so both nets form one player ``g`` with one optimiser and the gradients of
+    Algorithm 1 follow exactly.
 
     In Algorithm 1, F learns only from G's samples, so on real data its codes F(x) can sit anywhere and D separates
     the two joints by their z-part alone; at small budgets that starves G of signal and it collapses. With
     ``adversarial_reconstructor`` (the default) F also minimises ``-D(x, F(x))``, pulling the data pairs' codes
     towards the generator pairs' as a BiGAN encoder does (the authors' linked MNIST notebook trains F this way).
-    Set it to False for Algorithm 1 exactly.
+    In YAML, ``reconstruction_weight: 1.0`` and ``adversarial_reconstructor: false`` give Algorithm 1 exactly.
 
     Args:
         image_shape: (C, H, W) of the data (linked from the data module).
@@ -37,7 +42,8 @@ class VEEGAN(GenerativeModel):
         generator: factory ``(latent_dim, image_shape) -> net``; tanh is applied to its output.
         reconstructor: factory ``(image_shape, latent_dim) -> net``, the network F.
         discriminator: factory ``(image_shape, latent_dim, 1) -> net`` on (x, z) pairs.
-        reconstruction_weight: weight of ``||z - F(G(z))||²`` (summed over latent dimensions).
+        reconstruction_weight: λ_r, the weight of ``||z - F(G(z))||²`` (summed over latent dimensions); 1 in the
+            paper.
         adversarial_reconstructor: F also minimises ``-D(x, F(x))`` (see above); False: Algorithm 1 as printed.
         g_optimizer: optimiser for G and F (None: Adam, lr 1e-3, betas (0.5, 0.999):
             5x DCGAN's 2e-4, so that short runs get past the early collapsed phase).

@@ -63,6 +63,15 @@ class _WassersteinGame(AdversarialModel):
     def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         return {"loss": wasserstein_generator_loss(self.discriminator(shared["fake"]))}
 
+    def density_samplers(self) -> tuple[str, ...]:
+        return ("ddls",)  # a critic estimates no density ratio: no DRS
+
+    def energy(self, x: Tensor) -> Tensor:
+        """``d(x) = D(x)``, the critic value itself: for the Wasserstein GAN, Che et al. (2020) derive the corrected
+        density ``p_t ∝ p_g·e^{D(x)}`` (the optimum of the critic's dual objective regularised by KL(p_t || p_g)).
+        The critic is no density-ratio estimate, so DRS does not apply."""
+        return self.discriminator(x).flatten().float()
+
     def evaluate(self, real: Tensor) -> LossTerms:
         fake = self.generate(self.sample_latent(real.shape[0]))
         return {"d/wasserstein": self.critic_terms(real, fake)["wasserstein"]}

@@ -1,7 +1,12 @@
 """Published checkpoints: a registry (``index.json`` in this package), a verified download cache, and loading by name.
 
 Each entry of the index describes one model trained on one dataset: where the checkpoint lives, its sha256 and
-size, the config it was trained with, the metrics measured on it and its licence. A checkpoint lives in one of:
+size, the config it was trained with, the metrics measured on it and its licence. An entry is named after the
+config it was trained with (``<config name without .yaml>``), so ``zoo.load(<config name>)`` is the rule to guess
+by; ``aliases`` lists other names it answers to, e.g. ``<model>_<dataset>`` where no checkpoint of that config is
+published (``dcgan_fashion_mnist`` is the DCGAN trained with ``dcgan_small_fashion_mnist.yaml``).
+
+A checkpoint lives in one of:
 
 - ``file``: a path relative to this package (shipped inside it, nothing to download);
 - ``url``: an ``http(s)://`` or ``file://`` URL;
@@ -64,6 +69,7 @@ class Pretrained:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     card: str | None = None
+    aliases: tuple[str, ...] = ()
     index: Path | None = None  # the index file that holds the entry (``file`` is relative to its folder)
 
     @classmethod
@@ -76,13 +82,21 @@ class Pretrained:
         if len(sources) != 1:
             raise PretrainedError(f"pretrained entry {where} must give exactly one of file, url, hf (has {sources}).")
         known = {f for f in cls.__dataclass_fields__ if f not in ("name", "index")}
-        return cls(name=name, index=index, **{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["aliases"] = tuple(data.get("aliases", ()))
+        return cls(name=name, index=index, **fields)
 
     def to_dict(self) -> dict:
         """The entry as stored in ``index.json`` (without its name, which is the key)."""
-        keys = ("model", "class_path", "paper", "dataset", "description", "file", "url", "hf", "sha256", "size",
-                "license", "config", "training", "metrics", "card")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "", {})}
+        keys = ("model", "class_path", "paper", "dataset", "description", "aliases", "file", "url", "hf", "sha256",
+                "size", "license", "config", "training", "metrics", "card")
+        values = {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "", {}, ())}
+        return {**values, "aliases": list(self.aliases)} if self.aliases else values
+
+    @property
+    def config_file(self) -> str:
+        """The config the checkpoint was trained with (``configs/<name>``), or "" where the index does not say."""
+        return self.config.get("file", "")
 
     @property
     def source_url(self) -> str | None:
@@ -147,6 +161,21 @@ def registry() -> dict[str, Pretrained]:
     return entries
 
 
+def aliases(entries: dict[str, Pretrained] | None = None) -> dict[str, str]:
+    """``{alias: name}`` over the registered entries; an alias that is also an entry's name, or two entries' alias,
+    is an error (a name must load one checkpoint)."""
+    entries = registry() if entries is None else entries
+    table: dict[str, str] = {}
+    for entry in entries.values():
+        for alias in entry.aliases:
+            if alias in entries or table.get(alias, entry.name) != entry.name:
+                other = alias if alias in entries else table[alias]
+                raise PretrainedError(f"pretrained alias {alias!r} of {entry.name!r} is also {other!r}'s name or "
+                                      "alias; give it to one entry only in the index.")
+            table[alias] = entry.name
+    return table
+
+
 def list_pretrained() -> list[Pretrained]:
     """The registered checkpoints, sorted by name."""
     return sorted(registry().values(), key=lambda e: e.name)
@@ -155,16 +184,21 @@ def list_pretrained() -> list[Pretrained]:
 def is_pretrained(name: str) -> bool:
     """Whether ``name`` is a registered pretrained checkpoint."""
     try:
-        return name in registry()
+        entries = registry()
+        return name in entries or name in aliases(entries)
     except PretrainedError:
         return False
 
 
 def get(name: str) -> Pretrained:
-    """The entry registered as ``name``; an unknown name is an error that lists the known ones."""
+    """The entry registered as ``name`` or with ``name`` among its aliases; an unknown name is an error that lists
+    the known ones."""
     entries = registry()
+    alias_table = aliases(entries)
+    if name in alias_table:
+        return entries[alias_table[name]]
     if name not in entries:
-        known = ", ".join(sorted(entries)) or "none"
+        known = ", ".join(sorted([*entries, *alias_table])) or "none"
         raise PretrainedError(
             f"unknown pretrained checkpoint {name!r}. Known: {known}. `zoo pull --list` shows them with their "
             "metrics; a checkpoint file path works wherever a name does."

@@ -6,7 +6,8 @@ is exact rejection sampling of p_data. DRS estimates ``d_M`` from a burn-in and 
 and uses ``F(x) = d - d_M - log(1 - exp(d - d_M - ε))`` (the logit of ``exp(d - d_M)``) shifted by ``γ`` to trade
 exactness for acceptance rate: accept with probability ``sigmoid(F(x) - γ)``. ``γ = 0`` is exact rejection
 sampling; the paper sets ``γ`` per batch to a percentile of F: a high percentile keeps only the samples D likes
-best (fewer accepted), a low one accepts more than exact rejection would. Optionally the logits are first recalibrated on
+best (fewer accepted), a low one accepts more than exact rejection would: to raise a low acceptance
+rate, lower the quantile. Optionally the logits are first recalibrated on
 held-out real and generated images (logistic regression on the logit), since a trained D is rarely calibrated.
 """
 
@@ -15,6 +16,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+class LowAcceptanceError(RuntimeError):
+    """DRS ran out of rounds before accepting the samples asked for."""
 
 
 class DiscriminatorRejectionSampler:
@@ -38,6 +43,10 @@ class DiscriminatorRejectionSampler:
         epsilon: float = 1e-6,
         batch_size: int = 1000,
     ) -> None:
+        if burn_in < 1 or batch_size < 1:
+            raise ValueError(f"DRS needs burn_in >= 1 and batch_size >= 1 candidates, got {burn_in} and {batch_size}")
+        if gamma_quantile is not None and not 0.0 <= gamma_quantile <= 1.0:
+            raise ValueError(f"gamma_quantile is a quantile in [0, 1] (or None for exact DRS), got {gamma_quantile}")
         self.propose, self.logit = propose, logit
         self.gamma_quantile, self.epsilon, self.batch_size = gamma_quantile, epsilon, batch_size
         self.scale, self.shift = 1.0, 0.0  # calibration of the logits
@@ -78,6 +87,8 @@ class DiscriminatorRejectionSampler:
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, max_rounds: int = 10_000) -> Tensor:
         """Draw until ``n`` candidates are accepted; ``acceptance_rate`` reports the cost."""
+        if n < 1 or max_rounds < 1:
+            raise ValueError(f"DRS draws n >= 1 samples in max_rounds >= 1 rounds, got n={n}, max_rounds={max_rounds}")
         kept, count = [], 0
         for _ in range(max_rounds):
             candidates = self.propose(self.batch_size)
@@ -89,7 +100,10 @@ class DiscriminatorRejectionSampler:
             count += int(accept.sum())
             if count >= n:
                 return torch.cat(kept)[:n]
-        raise RuntimeError(f"DRS accepted only {count} of {self.proposed} candidates; raise gamma_quantile")
+        raise LowAcceptanceError(
+            f"DRS accepted only {count} of {self.proposed} candidates (acceptance rate {self.acceptance_rate:.2e}); "
+            "lower gamma_quantile to accept more (a lower quantile of F as gamma accepts more samples)"
+        )
 
     @property
     def acceptance_rate(self) -> float:
@@ -97,15 +111,14 @@ class DiscriminatorRejectionSampler:
 
 
 def drs_for_model(model, burn_in: int = 10_000, gamma_quantile: float | None = 0.8, batch_size: int = 500):
-    """A :class:`DiscriminatorRejectionSampler` over a GAN's generator (images in [-1, 1]) and discriminator."""
-    if not hasattr(model, "discriminator"):
-        raise ValueError(f"{type(model).__name__} has no discriminator; DRS needs one")
+    """A :class:`DiscriminatorRejectionSampler` over a model's generator (images in [-1, 1]) that accepts by its
+    :meth:`~zoo.core.base.GenerativeModel.log_density_ratio`; models that do not declare ``drs`` are refused."""
+    if "drs" not in model.density_samplers():
+        raise model.sampler_refusal("drs")
     model.eval()
 
     def propose(n: int) -> Tensor:
         return model.generate(model.sample_latent(n))
 
-    def logit(images: Tensor) -> Tensor:
-        return model.discriminator(images).flatten()
-
-    return DiscriminatorRejectionSampler(propose, logit, burn_in, gamma_quantile, batch_size=batch_size)
+    return DiscriminatorRejectionSampler(propose, model.log_density_ratio, burn_in, gamma_quantile,
+                                         batch_size=batch_size)

@@ -1,0 +1,240 @@
+"""What each model's discriminator estimates, and DRS/DDLS using only that.
+
+Registry-driven: every registered model declares the samplers its discriminator serves, and the others are refused
+with one message. For each declared quantity, a low-dimensional problem with a known density ratio: a discriminator
+trained with the model's own loss (or set) to its optimum gives back log p/q through the hook.
+"""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import zoo
+from zoo.losses_adversarial import F_DIVERGENCES
+from zoo.sampling.langevin import ddls_sample, latent_langevin
+from zoo.sampling.modes import SamplerNotApplicable
+from zoo.sampling.rejection import DiscriminatorRejectionSampler, drs_for_model
+
+MODELS = [entry.name for entry in zoo.list_models()]
+LOGISTIC = {"gan", "dcgan", "fgan", "vaegan", "alpha_gan"}  # their discriminators estimate log p_data/p_g
+CRITICS = {"wgan", "wgangp", "cramergan"}  # a Wasserstein-type critic: an energy for DDLS, no ratio
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_declares_its_samplers_and_refuses_the_others_naming_what_applies(name):
+    model = zoo.create(name, image_shape=(1, 28, 28))
+    expected = {"drs", "ddls"} if name in LOGISTIC else {"ddls"} if name in CRITICS else set()
+    assert set(model.density_samplers()) == expected
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    for sampler, run, hook in (("drs", lambda: drs_for_model(model, burn_in=16, batch_size=16).sample(2),
+                                model.log_density_ratio),
+                               ("ddls", lambda: ddls_sample(model, 2, steps=2), model.energy)):
+        if sampler in expected:
+            assert hook(x).shape == (3,) and torch.isfinite(hook(x)).all()
+            assert run().shape[0] == 2
+            continue
+        for attempt in (run, lambda: hook(x)):
+            with pytest.raises(SamplerNotApplicable) as error:
+                attempt()
+            message = str(error.value)
+            assert f"{sampler.upper()} does not apply to {type(model).__name__}" in message
+            assert "samplers that apply" in message and "plain" in message and sampler not in message.split(": ")[-1]
+
+
+def test_fgan_total_variation_is_refused_by_name():
+    model = zoo.create("fgan", image_shape=(1, 28, 28), divergence="total_variation")
+    assert model.density_samplers() == ()
+    for run in (lambda: drs_for_model(model), lambda: ddls_sample(model, 2)):
+        with pytest.raises(SamplerNotApplicable, match="total_variation.*cannot be inverted"):
+            run()
+
+
+@pytest.mark.parametrize("name", [n for n in F_DIVERGENCES if n != "total_variation"])
+def test_f_divergence_log_ratio_inverts_the_optimal_critic_relation(name):
+    """``f'(exp(log_ratio(v))) = g_f(v)``: the inverse really inverts T*(x) = f'(p/q)."""
+    divergence = F_DIVERGENCES[name]
+    v = torch.linspace(-1.9, 3.0, 50, dtype=torch.double)  # Pearson's T = v needs v > -2 (u = 1 + v/2 > 0)
+    torch.testing.assert_close(divergence.derivative(torch.exp(divergence.log_ratio(v))), divergence.activation(v))
+
+
+# --- discrete toys: categories 0..3 as one-hot "images" (1, 1, 4), p and q known exactly -------------------------
+
+P = torch.tensor([0.1, 0.2, 0.3, 0.4])
+Q = torch.tensor([0.4, 0.3, 0.2, 0.1])
+ONE_HOT = torch.eye(4).view(4, 1, 1, 4)
+
+
+def _batch(probabilities: torch.Tensor, size: int = 100) -> torch.Tensor:
+    """A batch whose empirical distribution is ``probabilities`` exactly (one-hot images (size, 1, 1, 4))."""
+    counts = (probabilities * size).round().long()
+    return torch.cat([ONE_HOT[i].expand(int(c), 1, 1, 4) for i, c in enumerate(counts)])
+
+
+def _table(image_shape, out_features):
+    """A discriminator that is a free value per category: the optimum is reachable exactly."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(image_shape), out_features))
+
+
+def _linear(in_features, out_features):
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, math.prod(out_features)))
+
+
+def _fit_discriminator(model, real: torch.Tensor, shared: dict, steps: int = 200) -> None:
+    """Minimise the model's own discriminator loss over D's parameters (LBFGS; the toy's loss is convex)."""
+    optimizer = torch.optim.LBFGS(model.discriminator.parameters(), max_iter=steps, line_search_fn="strong_wolfe",
+                                  tolerance_grad=1e-10, tolerance_change=1e-12)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = model.discriminator_loss(real, shared)["loss"]
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+
+
+def _toy_model(name: str, **kwargs):
+    factories = {"discriminator": _table}
+    if name in ("vaegan", "alpha_gan"):
+        factories.update(encoder=_table, **{"decoder" if name == "vaegan" else "generator": _linear})
+    else:
+        factories["generator"] = _linear
+    model = zoo.create(name, image_shape=(1, 1, 4), latent_dim=4, **factories, **kwargs)
+    model.generate = lambda z: z.view(-1, 1, 1, 4)  # latents are the model's one-hot images, drawn from q
+    return model
+
+
+TOYS = [("gan", {}), ("gan", {"real_label": 0.9}), ("vaegan", {}), ("alpha_gan", {})] + [
+    ("fgan", {"divergence": name}) for name in F_DIVERGENCES if name != "total_variation"
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), TOYS, ids=[f"{n}-{'-'.join(map(str, k.values()))}" for n, k in TOYS])
+def test_optimal_discriminator_gives_back_log_p_over_q_through_the_hook(name, kwargs):
+    model = _toy_model(name, **kwargs)
+    real, fake, fake2 = _batch(P), _batch(Q), _batch(Q)
+    shared = {"fake": fake, "z": fake, "code": fake, "z_prior": fake2}
+    _fit_discriminator(model, real, shared)
+    with torch.no_grad():
+        estimate = model.log_density_ratio(ONE_HOT)
+    torch.testing.assert_close(estimate, torch.log(P / Q), atol=0.02, rtol=0)
+    torch.testing.assert_close(model.energy(ONE_HOT).detach(), estimate)  # DDLS' d = log p/q: p_t = p_data
+
+
+@pytest.mark.parametrize("name", ["wgan", "wgangp"])
+def test_wasserstein_energy_is_the_optimal_critic_value(name):
+    """p = N(1, 1), q = N(0, 1): the optimal 1-Lipschitz critic of a shift is D(x) = x + c (W1 = 1), and the energy
+    Che et al. derive for the Wasserstein GAN is that value (not a density ratio: log p/q = x - 1/2 here too, but
+    the test fixes the scale by the Lipschitz constraint)."""
+    torch.manual_seed(0)
+    model = zoo.create(name, image_shape=(1, 1, 1), latent_dim=1, generator=_linear,
+                       discriminator=lambda shape, out: _linear(1, (out,)))
+    nn.init.zeros_(model.discriminator[1].weight)  # a 1-D linear critic has a second local optimum, slope -1
+    optimizer = torch.optim.Adam(model.discriminator.parameters(), lr=0.05)
+    for _ in range(300):
+        real, fake = torch.randn(512, 1, 1, 1) + 1, torch.randn(512, 1, 1, 1)
+        optimizer.zero_grad()
+        model.discriminator_loss(real, {"fake": fake})["loss"].backward()
+        optimizer.step()
+        model.after_update("d")  # WGAN clips the weights: then the slope is the clip bound, so rescale below
+    x = torch.linspace(-1, 2, 7).view(-1, 1, 1, 1)
+    energy = model.energy(x).detach()
+    slope = (energy[-1] - energy[0]) / 3
+    assert slope > 0  # the critic is high on data: e^{D} moves p_g towards p
+    if name == "wgangp":
+        torch.testing.assert_close(energy - energy[0], slope * (x.flatten() + 1))
+        assert abs(slope - 1) < 0.1  # Lipschitz constant 1 (the penalty allows a little more)
+
+
+# --- DRS through the hook on a toy with a known target -------------------------------------------------------------
+
+
+class _ExactDiscriminator(nn.Module):
+    """Outputs ``transform(d(x))`` with ``d(x) = log p_data/p_g`` known in closed form."""
+
+    def __init__(self, transform):
+        super().__init__()
+        self.transform = transform
+        self.unused = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        w = torch.atanh(x.flatten().clamp(-1 + 1e-7, 1 - 1e-7).double())
+        log_ratio = -0.375 * w**2 + math.log(2)  # log N(w; 0, 1) - log N(w; 0, 2²)
+        return self.transform(log_ratio).float().unsqueeze(1)
+
+
+def _ks_statistic(samples: torch.Tensor) -> float:
+    """Kolmogorov-Smirnov distance between the samples and N(0, 1)."""
+    x, _ = samples.double().sort()
+    cdf = torch.special.ndtr(x)
+    n = len(x)
+    upper = torch.arange(1, n + 1, dtype=torch.double) / n - cdf
+    lower = cdf - torch.arange(0, n, dtype=torch.double) / n
+    return max(upper.max().item(), lower.max().item())
+
+
+@pytest.mark.parametrize(("name", "kwargs", "transform"), [
+    ("gan", {}, lambda d: d),  # the logit is the log ratio
+    ("fgan", {"divergence": "pearson"}, lambda d: 2 * (torch.exp(d) - 1)),  # T* = f'(u) = 2(u - 1)
+    ("fgan", {"divergence": "squared_hellinger"}, lambda d: d / 2),  # T* = 1 - u^-1/2 = 1 - exp(-v): v = log(u)/2
+])
+def test_drs_through_the_model_hook_recovers_the_target(name, kwargs, transform):
+    """G(z) = tanh(2z), data = tanh(w), w ~ N(0, 1): exact DRS (γ = 0) with the optimal discriminator accepts
+    samples whose atanh is N(0, 1), at the rate 1/M = 1/2 of exact rejection sampling."""
+    torch.manual_seed(0)
+    model = zoo.create(name, image_shape=(1, 1, 1), latent_dim=1, generator=lambda latent, shape: nn.Linear(1, 1),
+                       discriminator=lambda shape, out: _ExactDiscriminator(transform), **kwargs)
+    with torch.no_grad():
+        model.generator.weight.fill_(2.0)
+        model.generator.bias.zero_()
+    sampler = drs_for_model(model, burn_in=20_000, gamma_quantile=None, batch_size=2000)
+    accepted = torch.atanh(sampler.sample(4000, torch.Generator().manual_seed(1)).flatten().double())
+    critical = 1.95 / math.sqrt(4000)  # alpha = 0.001
+    assert _ks_statistic(accepted) < critical
+    assert _ks_statistic(2 * torch.randn(4000)) > 5 * critical
+    assert 0.45 < sampler.acceptance_rate < 0.55
+
+
+# --- settings that are not a sampler ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("settings", [{"steps": 0}, {"steps": -5}, {"step_size": 0.0}, {"step_size": -0.1},
+                                      {"noise_scale": -1.0}])
+def test_langevin_refuses_settings_that_are_no_sampler(settings):
+    with pytest.raises(ValueError, match="DDLS needs steps >= 1, step_size > 0"):
+        latent_langevin(torch.zeros(2, 2), None, **{"steps": 5, **settings})
+    with pytest.raises(ValueError, match="DDLS needs steps >= 1"):
+        ddls_sample(zoo.create("gan", image_shape=(1, 28, 28)), 2, **settings)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"burn_in": 0}, "burn_in >= 1"), ({"batch_size": -1}, "batch_size >= 1"),
+    ({"gamma_quantile": 1.5}, "quantile in \\[0, 1\\]"),
+])
+def test_drs_refuses_settings_out_of_range(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DiscriminatorRejectionSampler(lambda n: torch.randn(n), lambda x: x, **{"burn_in": 10, **kwargs})
+    sampler = DiscriminatorRejectionSampler(lambda n: torch.randn(n), lambda x: x, burn_in=10, batch_size=10)
+    with pytest.raises(ValueError, match="n >= 1"):
+        sampler.sample(0)
+
+
+def test_drs_low_acceptance_advises_lowering_the_quantile_and_reports_the_rate():
+    sampler = DiscriminatorRejectionSampler(lambda n: torch.randn(n), lambda x: 10 * x, burn_in=100, batch_size=100,
+                                            gamma_quantile=0.999)
+    with pytest.raises(RuntimeError, match=r"acceptance rate .*lower gamma_quantile"):
+        sampler.sample(10_000, max_rounds=2)
+
+
+def test_sample_command_refuses_in_one_line_naming_the_model_and_what_applies(tmp_path):
+    from zoo.cli import main
+
+    out = str(tmp_path / "grid.png")
+    with pytest.raises(SystemExit, match="zoo sample: DDLS does not apply to VAE.*reconstruct"):
+        main(["sample", "--ckpt", "vae_fashion_mnist", "--mode", "ddls", "--out", out])
+    with pytest.raises(SystemExit, match="--steps.*must be >= 1, got 64, -1"):
+        main(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "ddls", "--steps", "-1", "--out", out])
+    with pytest.raises(SystemExit, match="gamma_quantile is a quantile in \\[0, 1\\]"):
+        main(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "drs", "--gamma-quantile", "1.5", "--out", out])
