@@ -5,6 +5,7 @@ from pathlib import Path
 
 import lightning as L
 import pytest
+import torch
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -53,18 +54,65 @@ def fashion_mnist(batch_size: int = 64, train_subset: int | None = None, **kwarg
     )
 
 
-def run_ddp(name: str, out_dir: Path) -> list[dict]:
-    """Fit ``name`` (dcgan, wgangp or began) on 2 CPU processes with tests/ddp_run.py; each rank's final state."""
+DDP_SCRIPT = Path(__file__).with_name("ddp_run.py")
+
+
+def _rank_results(out_dir: Path) -> list[dict]:
+    ranks = [torch.load(out_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    for rank in ranks:
+        assert (rank["strategy"], rank["world_size"], rank["find_unused_parameters"]) == ("DDPStrategy", 2, True)
+    assert ranks[0]["iteration"] == ranks[1]["iteration"] > 0
+    return ranks
+
+
+def run_ddp(config: str, out_dir: Path, *extra: str) -> list[dict]:
+    """Fit a shipped config on 2 CPU processes of one machine (``--trainer.devices=2``, the default strategy) with
+    tests/ddp_run.py, in ``out_dir``; each rank's final state."""
     import subprocess
     import sys
 
-    import torch
+    command = [sys.executable, str(DDP_SCRIPT), str(out_dir), config, "--trainer.devices=2", *extra]
+    result = subprocess.run(command, cwd=out_dir, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return _rank_results(out_dir)
 
-    script = Path(__file__).with_name("ddp_run.py")
-    result = subprocess.run([sys.executable, str(script), str(out_dir), name], capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    ranks = [torch.load(out_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
-    assert [r["strategy"] for r in ranks] == ["DDPStrategy"] * 2
-    assert ranks[0]["iteration"] == ranks[1]["iteration"] == 4
-    return ranks
+
+def run_two_nodes(config: str, out_dir: Path, node_dirs: tuple[Path, Path], *extra: str) -> list[dict]:
+    """Fit a shipped config as 2 nodes x 1 process on localhost (gloo), one command per node as on a cluster
+    (``NODE_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``, ``--trainer.num_nodes=2``), node r working in ``node_dirs[r]``."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    processes = []
+    for node, folder in enumerate(node_dirs):
+        folder.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "NODE_RANK": str(node), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        command = [sys.executable, str(DDP_SCRIPT), str(out_dir), config, "--trainer.num_nodes=2",
+                   "--trainer.devices=1", *extra]
+        processes.append(subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True, start_new_session=True))
+    try:
+        outputs = [process.communicate(timeout=300)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-4000:]
+    return _rank_results(out_dir)
+
+
+def assert_ranks_identical(ranks: list[dict]) -> None:
+    """Both ranks hold the same parameters and the same buffers, except batch-norm running statistics (per-rank
+    buffers in any DDP run without SyncBatchNorm; they do not enter training)."""
+    for key, value in ranks[0]["state"].items():
+        if "running_" not in key and "num_batches_tracked" not in key:
+            assert torch.equal(value, ranks[1]["state"][key]), f"{key} differs between ranks"

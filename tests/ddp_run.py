@@ -1,65 +1,61 @@
-"""Run by the DDP tests: a model fitted by the zoo CLI on 2 CPU processes (gloo DDP), 4 iterations on tiny data.
+"""Run by the DDP tests: a shipped Fashion-MNIST config, with its callbacks, fitted by the zoo CLI on 2 CPU processes.
 
-Usage: ``python tests/ddp_run.py OUT_DIR dcgan|wgangp|began``. Lightning re-launches this script for rank 1; each
-rank saves its final parameters and buffers to OUT_DIR/rank<r>.pt. The DCGAN keeps batch norm, whose running
-statistics are per-rank buffers as in any DDP run without SyncBatchNorm; the others use layer norm in G and also
-exercise the gradient penalty, generator EMA and historical averaging (WGAN-GP) or the k_t controller (BEGAN).
+Usage: ``python tests/ddp_run.py OUT_DIR CONFIG [zoo fit arguments...]``. The extra arguments choose the layout:
+``--trainer.devices=2`` (one machine; Lightning re-launches this script for rank 1 under the default strategy) or
+``--trainer.num_nodes=2 --trainer.devices=1`` with ``NODE_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` set (one
+command per node, as on a cluster). Each rank saves to OUT_DIR/rank<r>.pt its final parameters and buffers, its
+iteration, strategy and world size, and a hash of every training image it saw (to check the data shards).
 """
 
+import hashlib
 import sys
 from pathlib import Path
 
+import lightning as L
 import torch
 
 from zoo.cli import ZooCLI
 
-out_dir, name = Path(sys.argv[1]), sys.argv[2]
-LAYER_NORM_G = ["--model.init_args.generator.init_args.norm=layer"]  # no per-rank batch-norm statistics
-MODELS = {
-    "dcgan": ["--model=zoo.models.gan.DCGAN", "--model.init_args.discriminator=zoo.nets.DCGANDiscriminator"],
-    "wgangp": [
-        "--model=zoo.models.wgan.WGANGP",
-        "--model.init_args.n_critic=1",
-        "--model.init_args.techniques.ema_decay=0.9",
-        "--model.init_args.techniques.historical_averaging=0.01",
-        "--model.init_args.discriminator=zoo.nets.DCGANCritic",
-    ],
-    "began": [
-        "--model=zoo.models.began.BEGAN",
-        "--model.init_args.lambda_k=0.5",
-        "--model.init_args.discriminator=zoo.nets.AutoencoderDiscriminator",
-    ],
-}
-cli = ZooCLI(
+
+class SeenImages(L.Callback):
+    """Records (epoch, hash) of each training image this rank trains on."""
+
+    def __init__(self) -> None:
+        self.hashes: list[tuple[int, str]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        epoch = trainer.current_epoch
+        self.hashes += [(epoch, hashlib.sha1(image.numpy().tobytes()).hexdigest()) for image in batch[0].cpu()]
+
+
+class RecordingCLI(ZooCLI):
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        self.seen = SeenImages()
+        self.trainer.callbacks.append(self.seen)
+
+
+out_dir, config, extra = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+cli = RecordingCLI(
     args=[
         "fit",
-        *MODELS[name],
-        "--model.init_args.discriminator.init_args.base_channels=8",
-        "--model.init_args.generator=zoo.nets.DCGANGenerator",
-        "--model.init_args.generator.init_args.base_channels=8",
-        *(LAYER_NORM_G if name != "dcgan" else []),
-        "--data=datamodules.SyntheticDataModule",
-        "--data.init_args.num_images=144",
-        "--data.init_args.val_size=16",
-        "--data.init_args.batch_size=16",
+        "--config", config,
+        "--data.init_args.train_subset=256",  # 4 batches of 64 per epoch, 2 per rank
         "--trainer.accelerator=cpu",
-        "--trainer.devices=2",
-        "--trainer.strategy=ddp",  # the CLI turns this into ddp_find_unused_parameters_true
-        "--trainer.max_steps=8",  # optimiser steps: 4 iterations of D + G
-        "--trainer.logger=false",
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
-        f"--trainer.default_root_dir={out_dir}",
-        "--images.every_n_batches=0",
-        "--seed_everything=0",
+        "--trainer.limit_val_batches=1",
+        *extra,
     ]
 )
 torch.save(
     {
-        "params": {k: v.detach().clone() for k, v in cli.model.named_parameters()},
         "state": {k: v.detach().clone() for k, v in cli.model.state_dict().items()},
         "iteration": cli.model.iteration,
         "strategy": type(cli.trainer.strategy).__name__,
+        "world_size": cli.trainer.world_size,
+        "find_unused_parameters": getattr(cli.trainer.strategy, "_ddp_kwargs", {}).get("find_unused_parameters"),
+        "seen": cli.seen.hashes,
     },
     out_dir / f"rank{cli.trainer.global_rank}.pt",
 )

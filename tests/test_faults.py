@@ -135,3 +135,30 @@ def test_runs_started_together_get_their_own_version_folders(config, tmp_path):
         assert len(rows) > 1 and len({len(row.split(",")) for row in rows}) == 1  # one run's columns, not two
         assert zoo.load(tmp_path / "out" / "tiny" / version / "checkpoints" / "last.ckpt").iteration == 9
     assert not (tmp_path / "runs").exists(), "--trainer.default_root_dir was not followed"
+
+
+def test_slurm_requeue_signal_saves_requeues_and_the_requeued_job_resumes(config, reference, tmp_path):
+    """Lightning's own SLURM auto-requeue (SLURMEnvironment, ``#SBATCH --signal=SIGUSR1@90``) with zoo's
+    checkpoints: the signal is handled on a batch boundary, Lightning writes its HPC checkpoint and calls
+    ``scontrol requeue`` (stubbed here), and the requeued job, started with the same command, resumes by itself."""
+    stub = tmp_path / "bin" / "scontrol"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "scontrol.log"}\n')
+    stub.chmod(0o755)
+    slurm = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "zoo", "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1",
+             "SLURM_NNODES": "1", "SLURM_NODEID": "0", "SLURM_PROCID": "0", "SLURM_LOCALID": "0",
+             "SLURM_NODELIST": "localhost", "PATH": f"{stub.parent}:{os.environ['PATH']}"}
+    process = start(["fit", "--config", str(config), f"--checkpoint.every_minutes={INTERVAL_MINUTES}"], tmp_path,
+                    env=slurm)
+    wait_for(lambda: last_checkpoints(tmp_path), process)
+    os.kill(process.pid, signal.SIGUSR1)
+    status, output = finish(process)
+    assert status == 128 + signal.SIGUSR1, output[-3000:]
+    assert (tmp_path / "scontrol.log").read_text().split() == ["requeue", "4242"]
+    hpc = tmp_path / "runs" / "hpc_ckpt_1.ckpt"
+    assert 0 < zoo.load(hpc).iteration < EPOCHS * BATCHES_PER_EPOCH
+
+    status, output = run(["fit", "--config", str(config)], tmp_path, env=slurm)  # the requeued job
+    assert status == 0, output[-3000:]
+    assert f"Restoring states from the checkpoint path at {hpc.relative_to(tmp_path)}" in output
+    assert same_weights(last_checkpoints(tmp_path)[-1], reference)

@@ -289,6 +289,12 @@ class GenerativeModel(L.LightningModule):
             "iteration": self.iteration,
             "rng": capture_rng_state(),
         }
+        if self._trainer is not None and self.trainer.world_size > 1:
+            # Every rank draws its own noise: keep each rank's generators so that a resumed DDP run continues
+            # exactly (all ranks take part in a save, only rank 0 writes the file).
+            states = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(states, checkpoint["zoo"]["rng"])
+            checkpoint["zoo"]["rng_per_rank"] = states
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # so evaluation can rebuild the data the model was trained on
             checkpoint["zoo"]["datamodule_class_path"] = _class_path(datamodule)
@@ -318,12 +324,18 @@ class GenerativeModel(L.LightningModule):
         state = checkpoint.get("zoo", {})
         self.iteration = state.get("iteration", 0)
         self._rng_to_restore = state.get("rng")
+        per_rank = state.get("rng_per_rank")
+        trainer = self._trainer
+        if per_rank and trainer is not None and len(per_rank) == trainer.world_size:
+            self._rng_to_restore = {**per_rank[trainer.global_rank], "per_rank": True}
 
     def on_train_start(self) -> None:
+        own_stream = False
         if self._rng_to_restore is not None:  # resuming: continue the random streams where the checkpoint left them
+            own_stream = self._rng_to_restore.get("per_rank", False)
             restore_rng_state(self._rng_to_restore)
             self._rng_to_restore = None
-        if self.trainer.world_size > 1:  # seed_everything gives every rank one seed; decorrelate their noise
+        if self.trainer.world_size > 1 and not own_stream:  # seed_everything gives every rank one seed: decorrelate
             seed = int(torch.randint(2**62, ())) + self.trainer.global_rank
             torch.manual_seed(seed)
 
