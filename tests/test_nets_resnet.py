@@ -1,4 +1,4 @@
-"""The residual generator and critic of Gulrajani et al. 2017: shapes, Table 4's block layout at 32 px, and a
+"""The residual generator and critic of Gulrajani et al. 2017: shapes, the paper's block layout at 32 px, and a
 training step inside every GAN of the family that takes an image critic."""
 
 import pytest
@@ -20,7 +20,7 @@ def test_generator_and_critic_shapes(shape):
     torch.testing.assert_close(critic.head(critic.features(fake)), critic(fake))
 
 
-def test_cifar_layout_is_table_4():
+def test_cifar_layout_is_the_papers():
     generator, critic = ResNetGenerator(128, (3, 32, 32)), ResNetCritic((3, 32, 32))
     assert [b.resample for b in generator.blocks] == ["up"] * 3 and generator.seed == 4
     blocks = [m for m in critic.body if isinstance(m, ResBlock)]

@@ -1,5 +1,5 @@
 """The residual generator and critic of Gulrajani et al. 2017 (Improved Training of Wasserstein GANs,
-arXiv:1704.00028, §5.2 and Appendix F, Table 4), for any GAN of the family.
+arXiv:1704.00028: §5.4 and the CIFAR-10 ResNet of its appendix), for any GAN of the family.
 
 The CIFAR-10 nets (their ``gan_cifar_resnet.py``, 128 channels throughout):
 
@@ -9,7 +9,7 @@ The CIFAR-10 nets (their ``gan_cifar_resnet.py``, 128 channels throughout):
 
 Here the number of blocks follows the image size (:func:`zoo.nets.dcgan.spatial_plan`, ``H = s0 · 2^k``): the
 generator upsamples ``k`` times from ``s0``, the critic downsamples ``max(k - 1, 1)`` times and adds two blocks at
-that resolution, which is exactly Table 4 at 32 px. Upsampling is nearest-neighbour, downsampling a 2×2 mean pool,
+that resolution, which is exactly the paper's net at 32 px. Upsampling is nearest-neighbour, downsampling a 2×2 mean pool,
 both as in the reference code; weights keep PyTorch's default initialisation.
 """
 
@@ -21,7 +21,7 @@ from zoo.nets.dcgan import _norm, spatial_plan
 
 
 class ResBlock(nn.Module):
-    """A pre-activation residual block ``x + F(x)``, with an optional ×2 up- or downsampling (Table 4's blocks).
+    """A pre-activation residual block ``x + F(x)``, with an optional ×2 up- or downsampling (the paper's blocks).
 
     ``F = [norm, ReLU, (up), conv3×3, norm, ReLU, conv3×3, (mean-pool)]``; the shortcut is the identity or, when
     the size or width changes, a resampled 1×1 conv. ``first`` is the critic's first block, which sees raw pixels:
@@ -72,7 +72,7 @@ class ResBlock(nn.Module):
 
 class ResNetGenerator(nn.Module):
     """``z -> x``: a linear map to a ``(channels, s0, s0)`` seed and ``k`` upsampling residual blocks (Gulrajani
-    et al. 2017, Table 4); raw output (the model applies tanh).
+    et al. 2017); raw output (the model applies tanh).
 
     Args:
         latent_dim: size of z (128 in the paper).
@@ -98,7 +98,7 @@ class ResNetGenerator(nn.Module):
 
 class ResNetCritic(nn.Module):
     """``x -> (B, out_features)``: downsampling residual blocks, two more at the final resolution, ReLU, a global
-    mean over positions and a linear head (Gulrajani et al. 2017, Table 4; no normalisation by default).
+    mean over positions and a linear head (Gulrajani et al. 2017; no normalisation by default).
 
     Args:
         image_shape: (C, H, W) of the input; H = W = 4·2^k or 7·2^k.
