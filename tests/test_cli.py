@@ -59,7 +59,8 @@ def test_list_prints_models_and_configs(capsys):
     assert "Goodfellow" in out and "vae_fashion_mnist.yaml" in out
     matrix = out[out.index("configs per model and dataset"):out.index("configs (zoo fit")]
     header = next(line for line in matrix.splitlines() if "mnist" in line)
-    assert [c.strip() for c in header.strip("┃ ").split("┃")] == ["model", "mnist", "fashion_mnist", "cifar10", "celeba"]
+    columns = [c.strip() for c in header.strip("┃ ").split("┃")]
+    assert columns == ["model", "mnist", "fashion_mnist", "cifar10", "celeba"]
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in matrix.splitlines()
             if line.startswith("│")}
     assert set(rows) == {entry.name for entry in zoo.list_models()}

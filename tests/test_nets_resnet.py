@@ -24,7 +24,8 @@ def test_cifar_layout_is_the_papers():
     generator, critic = ResNetGenerator(128, (3, 32, 32)), ResNetCritic((3, 32, 32))
     assert [b.resample for b in generator.blocks] == ["up"] * 3 and generator.seed == 4
     blocks = [m for m in critic.body if isinstance(m, ResBlock)]
-    assert [(b.resample, b.first) for b in blocks] == [("down", True), ("down", False), ("none", False), ("none", False)]
+    layout = [(b.resample, b.first) for b in blocks]
+    assert layout == [("down", True), ("down", False), ("none", False), ("none", False)]
     assert critic.feature_size == 128
     assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)) for m in critic.modules())
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in generator.modules()) == 7  # 2 per block + the last

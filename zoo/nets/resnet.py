@@ -9,8 +9,8 @@ The CIFAR-10 nets (their ``gan_cifar_resnet.py``, 128 channels throughout):
 
 Here the number of blocks follows the image size (:func:`zoo.nets.dcgan.spatial_plan`, ``H = s0 · 2^k``): the
 generator upsamples ``k`` times from ``s0``, the critic downsamples ``max(k - 1, 1)`` times and adds two blocks at
-that resolution, which is exactly the paper's net at 32 px. Upsampling is nearest-neighbour, downsampling a 2×2 mean pool,
-both as in the reference code; weights keep PyTorch's default initialisation.
+that resolution, which is exactly the paper's net at 32 px. Upsampling is nearest-neighbour, downsampling a 2×2 mean
+pool, both as in the reference code; weights keep PyTorch's default initialisation.
 """
 
 import torch
