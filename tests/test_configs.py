@@ -2,7 +2,6 @@
 iterations on tiny files in the dataset's real on-disk format; every registered model ships a config per dataset."""
 
 import pytest
-import torch
 import yaml
 
 from tests import tiny_datasets
@@ -37,14 +36,7 @@ def data_dir(tmp_path_factory):
         yield root
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Batches of 2 are too small to gain from threads, and on a busy machine OpenMP's waiting threads made this file
-    about 5x slower (4 min against 49 s with one thread, 90 configs on 2 shared cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # 90 configs: 4 min with 2 threads on 2 busy cores, 50 s with 1
 
 
 def test_every_config_in_the_repo_ships_with_the_package():

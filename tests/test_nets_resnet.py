@@ -9,6 +9,7 @@ from tests.conftest import synthetic_data, tiny_trainer
 from zoo.nets import ResBlock, ResNetCritic, ResNetGenerator
 
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64)]
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("shape", SHAPES)
