@@ -1,5 +1,6 @@
 """The residual generator and critic of Gulrajani et al. 2017 (Improved Training of Wasserstein GANs,
-arXiv:1704.00028: §5.4 and the CIFAR-10 ResNet of its appendix), for any GAN of the family.
+arXiv:1704.00028: §5.4 and the CIFAR-10 ResNet of its appendix), for any GAN whose discriminator maps images to
+vectors (all but the autoencoder discriminators of EBGAN and BEGAN).
 
 The CIFAR-10 nets (their ``gan_cifar_resnet.py``, 128 channels throughout):
 
