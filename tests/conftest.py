@@ -39,6 +39,18 @@ def synthetic_data(image_shape=(1, 28, 28), num_images: int = 80, batch_size: in
     )
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module's torch ops on one thread: tiny batches gain nothing from threads, and on a busy machine OpenMP's
+    waiting threads made tiny-net tests several times slower. Use with ``pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 needs_fashion_mnist = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
     reason="the Debian package dataset-fashion-mnist is not installed (make data)",
