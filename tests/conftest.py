@@ -128,3 +128,13 @@ def assert_ranks_identical(ranks: list[dict]) -> None:
     for key, value in ranks[0]["state"].items():
         if "running_" not in key and "num_batches_tracked" not in key:
             assert torch.equal(value, ranks[1]["state"][key]), f"{key} differs between ranks"
+
+
+def ks_distance_to_normal(samples: torch.Tensor) -> float:
+    """Kolmogorov-Smirnov distance between the samples and N(0, 1)."""
+    x, _ = samples.double().sort()
+    cdf = torch.special.ndtr(x)
+    n = len(x)
+    upper = torch.arange(1, n + 1, dtype=torch.double) / n - cdf
+    lower = cdf - torch.arange(0, n, dtype=torch.double) / n
+    return max(upper.max().item(), lower.max().item())
