@@ -12,7 +12,7 @@ def run(argv: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from zoo.cli import shipped_configs
+    from zoo.config_files import shipped_configs
     from zoo.registry import list_models
 
     models = Table(title="models")
