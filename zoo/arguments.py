@@ -62,7 +62,6 @@ AT_LEAST_0 = Range(low=0)
 ABOVE_0 = Range(low=0, low_open=True)
 FINITE = Range()
 UNIT = Range(0, 1)
-BELOW_1 = Range(0, 1, high_open=True)
 PositiveInt = Annotated[int, AT_LEAST_1]
 NonNegativeInt = Annotated[int, AT_LEAST_0]
 PositiveFloat = Annotated[float, ABOVE_0]
@@ -72,8 +71,8 @@ Seed = Annotated[int, Range(0, 2**32 - 1)]
 """A random seed, in the range every seeding function accepts."""
 UnitFloat = Annotated[float, UNIT]
 """In [0, 1]: probabilities, quantiles, label values, interpolation weights."""
-DecayFloat = Annotated[float, BELOW_1]
-"""In [0, 1): a decay or momentum that must leave something of the old value's complement."""
+LabelFloat = Annotated[float, Range(0, 1, low_open=True)]
+"""In (0, 1]: the target label of real images (below 1 for one-sided label smoothing)."""
 
 
 def range_of(annotation: Any) -> tuple[type, Range] | None:
@@ -133,6 +132,32 @@ def number(kind: type, allowed: Range):
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     parse.kind, parse.range = kind, allowed
+    return parse
+
+
+SEED = Range(0, 2**32 - 1)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of a ``zoo`` subcommand: a bad argument ends as ``zoo: error: ...`` and a ``fix:`` line (exit 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"zoo: error: {self.prog}: {message}\nfix: see `{self.prog} --help`.\n")
+
+
+def comma_list(choices: tuple[str, ...]):
+    """An argparse ``type=`` for a comma-separated list of names from ``choices`` (read back by tests)."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in names if name not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
+                                             f"choose from {','.join(choices)}")
+        return names
+
+    parse.__name__ = "list"
+    parse.choices = choices
     return parse
 
 

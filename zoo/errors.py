@@ -80,7 +80,8 @@ def explain(error: BaseException) -> str | None:
 def explain_parse_error(message: str) -> str:
     """Shorten a config/argument error to its cause and add how to fix it."""
     noise = ("Expected a <class 'NoneType'>", "Subtypes:", "Given value", "Does not validate against any of the Union")
-    lines = [line for line in message.splitlines() if not any(n in line for n in noise)]
+    lines = [line.strip().removeprefix("- ") if line.lstrip().startswith("- ") else line
+             for line in message.splitlines() if not any(n in line for n in noise) and line.strip() != "Errors:"]
     lines = [line if len(line) < 300 else line[:300] + " ..." for line in lines]
     text = "\n".join(lines)
     if "class_path" in text and any(s in text for s in ("has no attribute", "No module named", "not a subclass", "Import path")):
@@ -88,6 +89,8 @@ def explain_parse_error(message: str) -> str:
         hint = f"Unknown class. Registered models: {names}. `zoo list` shows models, data and configs."
     elif any(s in text for s in ("is not accepted", "No action for key", "nrecognized arguments", "not expected")):
         hint = "A key is not an argument of that class. See every valid key with `zoo fit --config CONFIG --print_config`."
+    elif "must be" in text:
+        hint = "Give that argument a value in the range named above (`zoo fit --help` lists every argument)."
     elif "File does not exist" in text:
         hint = f"Shipped configs (usable by name): {', '.join(sorted(shipped_configs()))}."
     else:

@@ -1,14 +1,14 @@
 """``zoo list``: the registered models (name, family, paper) and the shipped configs (file, model, data)."""
 
-import argparse
-
 import yaml
+
+from zoo.arguments import CommandParser
 
 HELP = "print the registered models and the shipped configs"
 
 
 def run(argv: list[str]) -> None:
-    argparse.ArgumentParser(prog="zoo list", description=HELP).parse_args(argv)
+    CommandParser(prog="zoo list", description=HELP).parse_args(argv)
     from rich.console import Console
     from rich.table import Table
 

@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
+from zoo.arguments import PositiveInt
 from zoo.core.averaging import RunningMean, WeightEMA
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses_adversarial import feature_matching_loss
@@ -76,15 +77,13 @@ class AdversarialModel(GenerativeModel):
         latent_dim: int,
         generator: GeneratorFactory,
         discriminator: EncoderFactory,
-        n_critic: int = 1,
+        n_critic: PositiveInt = 1,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         techniques: AdversarialTechniques | None = None,
-        discriminator_out_features: int = 1,
+        discriminator_out_features: PositiveInt = 1,
     ) -> None:
         super().__init__(image_shape, latent_dim)
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1 (discriminator steps per generator step), got {n_critic}")
         self.techniques = techniques = techniques or AdversarialTechniques()
         self.generator = generator(latent_dim, self.image_shape)
         self.discriminator = discriminator(self.image_shape, discriminator_out_features)

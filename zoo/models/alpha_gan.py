@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import NonNegativeFloat
 from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import (
@@ -77,7 +78,7 @@ class AlphaGAN(GenerativeModel):
         generator: GeneratorFactory = DCGANGenerator,
         discriminator: EncoderFactory = DCGANDiscriminator,
         code_discriminator: LatentFactory = LatentDiscriminator,
-        reconstruction_weight: float = 10.0,
+        reconstruction_weight: NonNegativeFloat = 10.0,
         adversarial_loss: str = "non_saturating",
         l1_reduction: str = "mean",
         e_optimizer: OptimizerCallable | None = None,

@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import LabelFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses import (
@@ -41,7 +42,7 @@ class GAN(AdversarialModel):
         discriminator: EncoderFactory = MLPDiscriminator,
         generator_objective: str = "non_saturating",
         n_critic: int = 1,
-        real_label: float = 1.0,
+        real_label: LabelFloat = 1.0,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         techniques: AdversarialTechniques | None = None,

@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import NonNegativeFloat
 from zoo.core.autoencoding import AutoencodingModel, code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import LossTerms, Update
 from zoo.core.priors import PriorFactory, StandardGaussian
@@ -46,7 +47,7 @@ class WAE(AutoencodingModel):
         encoder: EncoderFactory = ConvEncoder,
         decoder: GeneratorFactory = ConvDecoder,
         divergence: str = "mmd",
-        penalty_weight: float = 10.0,
+        penalty_weight: NonNegativeFloat = 10.0,
         prior: PriorFactory = StandardGaussian,
         reconstruction: str = "squared",
         kernel_scales: tuple[float, ...] = WAE_SCALES,
