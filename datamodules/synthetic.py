@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Generator, Tensor
 
-from zoo.arguments import NonNegativeInt, PositiveInt, check_memory
+from zoo.arguments import InvalidArgument, NonNegativeInt, PositiveInt, check_memory
 
 from .base import ImageDataModule, TensorSplit
 
@@ -85,7 +85,7 @@ class SyntheticDataModule(ImageDataModule):
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
         if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"shape must be three positive sizes (C, H, W), got {shape}")
+            raise InvalidArgument(f"shape must be three positive sizes (C, H, W), got {shape}")
         check_memory(f"num_images={num_images} + num_test_images={num_test_images} of shape {tuple(shape)}",
                      float(num_images + num_test_images) * math.prod(shape), "use a few thousand images at most")
         self.native_shape = tuple(shape)

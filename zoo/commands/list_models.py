@@ -7,8 +7,13 @@ from zoo.arguments import CommandParser
 HELP = "print the registered models and the shipped configs"
 
 
+def parser() -> CommandParser:
+    """``zoo list`` takes no arguments."""
+    return CommandParser(prog="zoo list", description=HELP)
+
+
 def run(argv: list[str]) -> None:
-    CommandParser(prog="zoo list", description=HELP).parse_args(argv)
+    parser().parse_args(argv)
     from rich.console import Console
     from rich.table import Table
 

@@ -26,7 +26,8 @@ HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out 
 TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
 
 
-def run(argv: list[str]) -> None:
+def parser() -> CommandParser:
+    """The arguments of ``zoo publish``, with their types and ranges."""
     parser = CommandParser(prog="zoo publish", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="the training checkpoint (e.g. runs/.../last.ckpt)")
@@ -48,7 +49,11 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--license", default="MIT", help="licence of the weights (default MIT, zoo's own)")
     parser.add_argument("--description", default="", help="one line for the card and the registry")
     parser.add_argument("--index", default=None, help="also add (or replace) the entry in this index.json")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv: list[str]) -> None:
+    args = parser().parse_args(argv)
     publish(args)
 
 

@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
-from zoo.arguments import PositiveInt
+from zoo.arguments import InvalidArgument, PositiveInt
 from zoo.core.averaging import RunningMean, WeightEMA
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses_adversarial import feature_matching_loss
@@ -44,11 +44,11 @@ class AdversarialTechniques:
 
     def __post_init__(self) -> None:
         if self.minibatch_kernels < 0 or self.minibatch_kernel_dim < 1:
-            raise ValueError("minibatch_kernels must be >= 0 and minibatch_kernel_dim >= 1")
+            raise InvalidArgument("minibatch_kernels must be >= 0 and minibatch_kernel_dim >= 1")
         if self.historical_averaging < 0:
-            raise ValueError(f"historical_averaging is a penalty weight (>= 0), got {self.historical_averaging}")
+            raise InvalidArgument(f"historical_averaging is a penalty weight (>= 0), got {self.historical_averaging}")
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1) (0: no EMA), got {self.ema_decay}")
+            raise InvalidArgument(f"ema_decay must be in [0, 1) (0: no EMA), got {self.ema_decay}")
 
 
 class AdversarialModel(GenerativeModel):
@@ -92,7 +92,7 @@ class AdversarialModel(GenerativeModel):
                 self.discriminator, techniques.minibatch_kernels, techniques.minibatch_kernel_dim
             )
         if techniques.feature_matching and not callable(getattr(self.discriminator, "features", None)):
-            raise ValueError(f"feature matching needs a discriminator with features(); {type(self.discriminator)}")
+            raise InvalidArgument(f"feature matching needs a discriminator with features(); {type(self.discriminator)}")
         self.generator_ema = WeightEMA(self.generator, techniques.ema_decay) if techniques.ema_decay > 0 else None
         self.weight_history = None
         if techniques.historical_averaging > 0:

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
-from zoo.arguments import NonNegativeFloat
+from zoo.arguments import InvalidArgument, NonNegativeFloat
 from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import (
@@ -93,9 +93,9 @@ class AlphaGAN(GenerativeModel):
         self.code_discriminator = code_discriminator(latent_dim, 1)
         self.reconstruction_weight = reconstruction_weight
         if adversarial_loss not in ("non_saturating", "log_ratio"):
-            raise ValueError(f"unknown adversarial_loss {adversarial_loss!r}; choose non_saturating or log_ratio")
+            raise InvalidArgument(f"unknown adversarial_loss {adversarial_loss!r}; choose non_saturating or log_ratio")
         if l1_reduction not in ("mean", "sum"):
-            raise ValueError(f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)")
+            raise InvalidArgument(f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)")
         self.adversarial_loss, self.l1_reduction = adversarial_loss, l1_reduction
         self.optimizers_by_player = {"e": e_optimizer, "g": g_optimizer, "d": d_optimizer, "c": c_optimizer}
 

@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
-from zoo.arguments import UnitFloat
+from zoo.arguments import InvalidArgument, UnitFloat
 from zoo.core.autoencoding import AutoencodingModel
 from zoo.core.base import LossTerms, Update
 from zoo.losses_latent import NOISE_TYPES, corrupt
@@ -106,7 +106,7 @@ class DenoisingAutoencoder(Autoencoder):
     def __init__(self, noise: str = "masking", noise_level: UnitFloat = 0.25, **kwargs) -> None:
         super().__init__(**kwargs)
         if noise not in NOISE_TYPES:
-            raise ValueError(f"unknown noise type {noise!r}; choose one of {NOISE_TYPES}")
+            raise InvalidArgument(f"unknown noise type {noise!r}; choose one of {NOISE_TYPES}")
         self.noise = noise
         self.noise_level = noise_level
 

@@ -62,8 +62,6 @@ class BEGAN(AdversarialModel):
             image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques,
             discriminator_out_features=code_dim,
         )
-        if not 0.0 <= k_init <= 1.0:
-            raise ValueError(f"k_init must be in [0, 1], got {k_init}")
         self.gamma = gamma
         self.lambda_k = lambda_k
         self.register_buffer("k", torch.tensor(float(k_init)))

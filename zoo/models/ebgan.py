@@ -55,8 +55,6 @@ class EBGAN(AdversarialModel):
             image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques,
             discriminator_out_features=code_dim,
         )
-        if margin <= 0:
-            raise ValueError(f"margin must be > 0, got {margin}")
         self.margin = margin
         self.pull_away_weight = pull_away_weight
 

@@ -9,6 +9,7 @@ the domain of the conjugate f*; it ascends the bound while the generator descend
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses_adversarial import (
@@ -65,7 +66,7 @@ class FGAN(AdversarialModel):
         )
         self.divergence = f_divergence(divergence)  # fails at construction on an unknown name
         if generator_objective not in ("non_saturating", "saddle"):
-            raise ValueError(f"unknown generator_objective {generator_objective!r}; choose non_saturating or saddle")
+            raise InvalidArgument(f"unknown generator_objective {generator_objective!r}; choose non_saturating or saddle")
         self.generator_objective = generator_objective
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
