@@ -109,6 +109,15 @@ def check_value(name: str, value: Any, kind: type, allowed: Range) -> None:
         raise InvalidArgument(f"{name} must be {allowed.describe()}, got {value!r}")
 
 
+def named_choice(name: str, lookup, *args):
+    """``lookup(*args)`` (a table lookup or loss that refuses an unknown name with a ValueError), its refusal re-raised
+    as :class:`InvalidArgument` naming the argument ``name``: a constructor's check of a choice it delegates."""
+    try:
+        return lookup(*args)
+    except ValueError as error:
+        raise InvalidArgument(f"{name}: {error}") from None
+
+
 def check_arguments(cls: type, values: dict[str, Any]) -> None:
     """Check ``values`` (argument name -> value) against the ranges ``cls``'s constructors declare; None passes
     (it means "not set" for optional arguments)."""
