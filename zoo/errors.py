@@ -84,11 +84,13 @@ def explain_parse_error(message: str) -> str:
              for line in message.splitlines() if not any(n in line for n in noise) and line.strip() != "Errors:"]
     lines = [line if len(line) < 300 else line[:300] + " ..." for line in lines]
     text = "\n".join(lines)
-    if "class_path" in text and any(s in text for s in ("has no attribute", "No module named", "not a subclass", "Import path")):
+    unknown_class = ("has no attribute", "No module named", "not a subclass", "Import path")
+    if "class_path" in text and any(s in text for s in unknown_class):
         names = ", ".join(f"{e.name} ({e.class_path})" for e in zoo.registry.list_models())
         hint = f"Unknown class. Registered models: {names}. `zoo list` shows models, data and configs."
     elif any(s in text for s in ("is not accepted", "No action for key", "nrecognized arguments", "not expected")):
-        hint = "A key is not an argument of that class. See every valid key with `zoo fit --config CONFIG --print_config`."
+        hint = ("A key is not an argument of that class. "
+                "See every valid key with `zoo fit --config CONFIG --print_config`.")
     elif "must be" in text:
         hint = "Give that argument a value in the range named above (`zoo fit --help` lists every argument)."
     elif "File does not exist" in text:

@@ -37,7 +37,9 @@ class AutoencodingModel(GenerativeModel):
     ) -> None:
         super().__init__(image_shape, latent_dim)
         if reconstruction not in RECONSTRUCTION_COSTS:
-            raise InvalidArgument(f"unknown reconstruction cost {reconstruction!r}; choose one of {RECONSTRUCTION_COSTS}")
+            raise InvalidArgument(
+                f"unknown reconstruction cost {reconstruction!r}; choose one of {RECONSTRUCTION_COSTS}"
+            )
         self.encoder = encoder(self.image_shape, latent_dim)
         self.decoder = decoder(latent_dim, self.image_shape)
         self.reconstruction = reconstruction

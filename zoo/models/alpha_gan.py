@@ -95,7 +95,9 @@ class AlphaGAN(GenerativeModel):
         if adversarial_loss not in ("non_saturating", "log_ratio"):
             raise InvalidArgument(f"unknown adversarial_loss {adversarial_loss!r}; choose non_saturating or log_ratio")
         if l1_reduction not in ("mean", "sum"):
-            raise InvalidArgument(f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)")
+            raise InvalidArgument(
+                f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)"
+            )
         self.adversarial_loss, self.l1_reduction = adversarial_loss, l1_reduction
         self.optimizers_by_player = {"e": e_optimizer, "g": g_optimizer, "d": d_optimizer, "c": c_optimizer}
 

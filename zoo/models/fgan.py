@@ -66,7 +66,9 @@ class FGAN(AdversarialModel):
         )
         self.divergence = named_choice("divergence", f_divergence, divergence)
         if generator_objective not in ("non_saturating", "saddle"):
-            raise InvalidArgument(f"unknown generator_objective {generator_objective!r}; choose non_saturating or saddle")
+            raise InvalidArgument(
+                f"unknown generator_objective {generator_objective!r}; choose non_saturating or saddle"
+            )
         self.generator_objective = generator_objective
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
