@@ -24,12 +24,14 @@ class InvalidArgument(ValueError):
 
 @dataclass(frozen=True)
 class Range:
-    """The finite values from ``low`` to ``high`` (either may be None: unbounded); ``open`` ends exclude the bound."""
+    """The finite values from ``low`` to ``high`` (either may be None: unbounded); ``open`` ends exclude the bound;
+    ``hint`` is added to the refusal (e.g. which value gives the plain behaviour)."""
 
     low: float | None = None
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    hint: str = ""
 
     def describe(self) -> str:
         """The range in words, e.g. ``>= 1``, ``> 0``, ``in [0, 1]``."""
@@ -106,7 +108,8 @@ def check_value(name: str, value: Any, kind: type, allowed: Range) -> None:
         raise InvalidArgument(f"{name} must be {'an integer' if kind is int else 'a number'} {allowed.describe()}, "
                               f"got {value!r} ({type(value).__name__})")
     if not allowed.contains(value):
-        raise InvalidArgument(f"{name} must be {allowed.describe()}, got {value!r}")
+        raise InvalidArgument(f"{name} must be {allowed.describe()}, got {value!r}"
+                              + (f" ({allowed.hint})" if allowed.hint else ""))
 
 
 def named_choice(name: str, lookup, *args):

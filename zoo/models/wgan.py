@@ -7,12 +7,13 @@ Lipschitz constraint is kept: clipping every critic weight to [-c, c] after each
 """
 
 from dataclasses import replace
+from typing import Annotated
 
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
-from zoo.arguments import PositiveInt, NonNegativeInt, PositiveFloat, NonNegativeFloat
+from zoo.arguments import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms, Update
 from zoo.losses_adversarial import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
@@ -128,7 +129,9 @@ class WGAN(_WassersteinGame):
     def __init__(
         self,
         clip: PositiveFloat = 0.01,
-        warmup_n_critic: PositiveInt = 100,
+        warmup_n_critic: Annotated[
+            int, Range(low=1, hint="set warmup_n_critic = n_critic to train with a plain n_critic schedule")
+        ] = 100,
         warmup_generator_steps: NonNegativeInt = 25,
         boost_every: NonNegativeInt = 500,
         **kwargs,
