@@ -39,6 +39,18 @@ def synthetic_data(image_shape=(1, 28, 28), num_images: int = 80, batch_size: in
     )
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module's torch ops on one thread: tiny batches gain nothing from threads, and on a busy machine OpenMP's
+    waiting threads made tiny-net tests several times slower. Use with ``pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 needs_fashion_mnist = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(),
     reason="the Debian package dataset-fashion-mnist is not installed (make data)",
@@ -116,3 +128,13 @@ def assert_ranks_identical(ranks: list[dict]) -> None:
     for key, value in ranks[0]["state"].items():
         if "running_" not in key and "num_batches_tracked" not in key:
             assert torch.equal(value, ranks[1]["state"][key]), f"{key} differs between ranks"
+
+
+def ks_distance_to_normal(samples: torch.Tensor) -> float:
+    """Kolmogorov-Smirnov distance between the samples and N(0, 1)."""
+    x, _ = samples.double().sort()
+    cdf = torch.special.ndtr(x)
+    n = len(x)
+    upper = torch.arange(1, n + 1, dtype=torch.double) / n - cdf
+    lower = cdf - torch.arange(0, n, dtype=torch.double) / n
+    return max(upper.max().item(), lower.max().item())

@@ -1,5 +1,5 @@
-"""The adversarial family's shipped configs: MNIST and Fashion-MNIST for every model, the papers' image datasets for
-WGAN, WGAN-GP and BEGAN (tests/test_configs.py builds and trains every config)."""
+"""The adversarial family's shipped configs: the papers' settings where a test can read them (tests/test_configs.py
+checks that every model has a config per dataset and builds and trains every config)."""
 
 import pytest
 import yaml
@@ -31,3 +31,11 @@ def test_improved_techniques_config_sets_them():
     config = yaml.safe_load((CONFIGS / "dcgan_improved_cifar10.yaml").read_text())
     assert config["model"]["init_args"]["techniques"]["minibatch_kernels"] > 0
     assert config["model"]["init_args"]["real_label"] < 1
+
+
+@pytest.mark.parametrize("name", ["wgangp", "cramergan"])
+def test_cifar10_configs_use_the_residual_nets_of_gulrajani_et_al(name):
+    init = yaml.safe_load((CONFIGS / f"{name}_cifar10.yaml").read_text())["model"]["init_args"]
+    assert init["generator"]["class_path"] == "zoo.nets.ResNetGenerator"
+    assert init["discriminator"]["class_path"] == "zoo.nets.ResNetCritic"
+    assert init["discriminator"]["init_args"] == {"channels": 128, "norm": "none"} and init["n_critic"] == 5

@@ -151,3 +151,11 @@ def test_manifold_callback_writes_a_grid_for_2d_latents_only(latent_dim, tmp_pat
     assert path.exists() == (latent_dim == 2)
     if latent_dim == 2:
         assert Image.open(path).size == (5 * 28, 5 * 28)
+
+
+def test_autoencoder_tracks_its_codes_in_float32_under_bf16_mixed(tmp_path):
+    model = zoo.create("ae", image_shape=(1, 28, 28), latent_dim=4, **TINY_NETS)
+    _fit(model, tmp_path, 2, precision="bf16-mixed")
+    assert int(model.code_batches) == 2
+    assert model.code_covariance.dtype == torch.float32 and torch.isfinite(model.code_covariance).all()
+    assert not torch.equal(model.code_covariance, torch.eye(4))  # it moved off its initial value

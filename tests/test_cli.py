@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 import zoo
+from zoo.catalog import config_matrix
 from zoo.cli import main
 
 TINY_FIT = [
@@ -56,6 +56,30 @@ def test_list_prints_models_and_configs(capsys):
     for entry in zoo.list_models():
         assert entry.name in out
     assert "Goodfellow" in out and "vae_fashion_mnist.yaml" in out
+    matrix = out[out.index("configs per model and dataset"):out.index("configs (zoo fit")]
+    header = next(line for line in matrix.splitlines() if "mnist" in line)
+    columns = [c.strip() for c in header.strip("┃ ").split("┃")]
+    assert columns == ["model", "mnist", "fashion_mnist", "cifar10", "celeba"]
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]] for line in matrix.splitlines()
+            if line.startswith("│")}
+    assert set(rows) == {entry.name for entry in zoo.list_models()}
+    assert rows["wae"][0] == "wae_gan, wae_mmd" and "dcgan_small" in rows["dcgan"][1].split(", ")
+
+
+def test_config_matrix_reads_model_and_data_from_the_configs(tmp_path):
+    def config(name, model, data):
+        (tmp_path / name).write_text(f"model: {{class_path: {model}}}\ndata: {{class_path: datamodules.{data}}}\n")
+        return name, tmp_path / name
+
+    configs = dict([
+        config("dcgan_cifar10.yaml", "zoo.models.gan.DCGAN", "CIFAR10DataModule"),
+        config("my_run.yaml", "zoo.models.gan.DCGAN", "CelebADataModule"),  # the file name does not matter
+        config("gan_tiny.yaml", "zoo.models.gan.GAN", "SyntheticDataModule"),  # not one of the four datasets
+    ])
+    matrix = config_matrix(configs, zoo.list_models())
+    assert set(matrix) == {entry.name for entry in zoo.list_models()}
+    assert matrix["dcgan"] == {"mnist": [], "fashion_mnist": [], "cifar10": ["dcgan_cifar10"], "celeba": ["my_run"]}
+    assert not any(matrix["gan"].values())
 
 
 def test_fit_writes_checkpoint_and_grids_then_sample_loads_it_without_config(tmp_path, monkeypatch, capsys):

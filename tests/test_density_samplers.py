@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import zoo
+from tests.conftest import ks_distance_to_normal
 from zoo.losses_adversarial import F_DIVERGENCES
 from zoo.sampling.langevin import ddls_sample, latent_langevin
 from zoo.sampling.modes import SamplerNotApplicable
@@ -167,16 +168,6 @@ class _ExactDiscriminator(nn.Module):
         return self.transform(log_ratio).float().unsqueeze(1)
 
 
-def _ks_statistic(samples: torch.Tensor) -> float:
-    """Kolmogorov-Smirnov distance between the samples and N(0, 1)."""
-    x, _ = samples.double().sort()
-    cdf = torch.special.ndtr(x)
-    n = len(x)
-    upper = torch.arange(1, n + 1, dtype=torch.double) / n - cdf
-    lower = cdf - torch.arange(0, n, dtype=torch.double) / n
-    return max(upper.max().item(), lower.max().item())
-
-
 @pytest.mark.parametrize(("name", "kwargs", "transform"), [
     ("gan", {}, lambda d: d),  # the logit is the log ratio
     ("fgan", {"divergence": "pearson"}, lambda d: 2 * (torch.exp(d) - 1)),  # T* = f'(u) = 2(u - 1)
@@ -194,8 +185,8 @@ def test_drs_through_the_model_hook_recovers_the_target(name, kwargs, transform)
     sampler = drs_for_model(model, burn_in=20_000, gamma_quantile=None, batch_size=2000)
     accepted = torch.atanh(sampler.sample(4000, torch.Generator().manual_seed(1)).flatten().double())
     critical = 1.95 / math.sqrt(4000)  # alpha = 0.001
-    assert _ks_statistic(accepted) < critical
-    assert _ks_statistic(2 * torch.randn(4000)) > 5 * critical
+    assert ks_distance_to_normal(accepted) < critical
+    assert ks_distance_to_normal(2 * torch.randn(4000)) > 5 * critical
     assert 0.45 < sampler.acceptance_rate < 0.55
 
 

@@ -162,3 +162,24 @@ def test_slurm_requeue_signal_saves_requeues_and_the_requeued_job_resumes(config
     assert status == 0, output[-3000:]
     assert f"Restoring states from the checkpoint path at {hpc.relative_to(tmp_path)}" in output
     assert same_weights(last_checkpoints(tmp_path)[-1], reference)
+
+
+@pytest.mark.ddp
+def test_sigterm_to_rank_zero_of_a_ddp_run_stops_both_ranks_after_a_checkpoint(config, tmp_path):
+    """The ranks agree on a signal at the next batch (one all-reduce per batch), whichever rank received it."""
+    process = start(["fit", "--config", str(config), "--trainer.devices=2", "--trainer.accelerator=cpu",
+                     "--trainer.max_epochs=100", f"--checkpoint.every_minutes={INTERVAL_MINUTES}"], tmp_path)
+    wait_for(lambda: last_checkpoints(tmp_path), process, timeout=120)
+    os.kill(process.pid, signal.SIGTERM)  # the launching process, global rank 0, only
+    status, output = finish(process)
+    assert status == 128 + signal.SIGTERM, output[-3000:]
+    assert output.count("resume: zoo fit") == 1  # said once, by rank 0
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "rank 1 did not stop"
+            time.sleep(0.2)
+    finally:
+        kill_group(process)
+    [checkpoint] = last_checkpoints(tmp_path)
+    assert 0 < zoo.load(checkpoint).iteration < 100 * BATCHES_PER_EPOCH // 2

@@ -5,6 +5,7 @@ import math
 import torch
 
 import zoo
+from tests.conftest import ks_distance_to_normal
 from zoo.sampling.langevin import latent_langevin
 from zoo.sampling.latent import interpolation_strips, lerp, slerp
 from zoo.sampling.neighbours import nearest_neighbours
@@ -27,16 +28,6 @@ def test_interpolation_strips_run_through_a_model():
     assert images.shape == (10, 1, 28, 28)
 
 
-def _ks_statistic(samples: torch.Tensor) -> float:
-    """Kolmogorov-Smirnov distance between the samples and N(0, 1)."""
-    x, _ = samples.double().sort()
-    cdf = torch.special.ndtr(x)
-    n = len(x)
-    upper = torch.arange(1, n + 1, dtype=torch.double) / n - cdf
-    lower = cdf - torch.arange(0, n, dtype=torch.double) / n
-    return max(upper.max().item(), lower.max().item())
-
-
 def test_drs_with_a_perfect_discriminator_recovers_the_target():
     """Target N(0, 1), generator N(0, 2²); the perfect logit is log p_data/p_g. With gamma = 0, DRS is exact
     rejection sampling: the accepted samples pass a KS test against N(0, 1) that the proposals fail."""
@@ -51,8 +42,8 @@ def test_drs_with_a_perfect_discriminator_recovers_the_target():
     sampler = DiscriminatorRejectionSampler(propose, logit, burn_in=20_000, gamma_quantile=None)
     accepted = sampler.sample(5000, torch.Generator().manual_seed(1))
     critical = 1.95 / math.sqrt(5000)  # alpha = 0.001
-    assert _ks_statistic(accepted) < critical
-    assert _ks_statistic(propose(5000)) > 5 * critical
+    assert ks_distance_to_normal(accepted) < critical
+    assert ks_distance_to_normal(propose(5000)) > 5 * critical
     assert 0.4 < sampler.acceptance_rate < 0.6  # exact rejection sampling accepts 1/M = 1/2 here
 
 

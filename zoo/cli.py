@@ -12,7 +12,7 @@ import yaml
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_only
 
 import zoo.loggers  # noqa: F401  (CSVRunLogger, TensorBoardRunLogger by short name)
 import zoo.registry

@@ -70,12 +70,13 @@ class Autoencoder(AutoencodingModel):
 
     @torch.no_grad()
     def track_codes(self, z: Tensor) -> None:
-        """Fold a batch of codes into the running mean and covariance."""
+        """Fold a batch of codes into the running mean and covariance (in float32, also under mixed precision)."""
         weight = max(self.code_momentum, 1.0 / (int(self.code_batches) + 1))
         z = z.float()
         mean = z.mean(0)
         centred = z - mean
-        covariance = centred.T @ centred / max(len(z) - 1, 1)
+        with torch.autocast(z.device.type, enabled=False):  # autocast would run the product in bf16/fp16
+            covariance = centred.T @ centred / max(len(z) - 1, 1)
         self.code_mean.lerp_(mean, weight)
         self.code_covariance.lerp_(covariance, weight)
         self.code_batches += 1

@@ -18,6 +18,7 @@ from zoo.nets.dcgan import ConvDecoder, ConvEncoder, DCGANDiscriminator, DCGANGe
 from zoo.nets.discriminators import AutoencoderDiscriminator, DCGANCritic, MinibatchDiscrimination
 from zoo.nets.mlp import MLP, MLPDiscriminator, MLPGenerator
 from zoo.nets.hybrid import JointDiscriminator, LatentDiscriminator, NoisyEncoder
+from zoo.nets.resnet import ResBlock, ResNetCritic, ResNetGenerator
 
 ImageShape = tuple[int, int, int]
 GeneratorFactory = Callable[[int, ImageShape], nn.Module]
@@ -48,4 +49,7 @@ __all__ = [
     "ImageShape",
     "MLPDiscriminator",
     "MLPGenerator",
+    "ResBlock",
+    "ResNetCritic",
+    "ResNetGenerator",
 ]
