@@ -19,6 +19,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
 from torchvision.transforms.v2 import functional as TF
 
+from zoo.arguments import NonNegativeInt, PositiveInt, Seed, check_arguments, check_memory
+
 Batch = tuple[Tensor, Tensor]
 
 
@@ -28,6 +30,10 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class CorruptDatasetError(ValueError):
     """A dataset file exists but its content is invalid; the message names the file."""
+
+
+class DataSplitError(ValueError):
+    """The requested split sizes leave no validation-free training batch (e.g. ``val_size`` >= the images)."""
 
 
 def dataset_not_found(
@@ -246,24 +252,21 @@ class ImageDataModule(L.LightningDataModule):
     def __init__(
         self,
         data_dir: str = "data",
-        batch_size: int = 64,
-        num_workers: int = 0,
-        val_size: int = 5000,
-        image_size: int | None = None,
-        seed: int = 0,
+        batch_size: PositiveInt = 64,
+        num_workers: NonNegativeInt = 0,
+        val_size: NonNegativeInt = 5000,
+        image_size: PositiveInt | None = None,
+        seed: Seed = 0,
         download: bool = True,
-        train_subset: int | None = None,
+        train_subset: PositiveInt | None = None,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if num_workers < 0 or val_size < 0:
-            raise ValueError(f"num_workers and val_size must be >= 0, got {num_workers} and {val_size}")
-        if image_size is not None and image_size < 1:
-            raise ValueError(f"image_size must be positive or None, got {image_size}")
-        if train_subset is not None and train_subset < 1:
-            raise ValueError(f"train_subset must be positive or None, got {train_subset}")
         self.save_hyperparameters()  # checkpoints then say which data a model was trained on (zoo evaluate)
+        check_arguments(type(self), self.hparams)  # every range a data module's signature declares
+        if image_size is not None:  # one batch of float32 images at that size must fit
+            channels = self.native_shape[0] if hasattr(self, "native_shape") else 3
+            check_memory(f"image_size={image_size} with batch_size={batch_size}",
+                         4.0 * batch_size * channels * image_size**2, "use the images' native size or a few hundred px")
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -300,10 +303,13 @@ class ImageDataModule(L.LightningDataModule):
         """Load the training pool and split off ``val_size`` images by a seeded permutation."""
         pool = self.load_tensors(train=True)
         if self.val_size >= len(pool):
-            raise ValueError(f"val_size={self.val_size} leaves no training images out of {len(pool)}")
+            raise DataSplitError(f"val_size={self.val_size} leaves no training images out of {len(pool)}")
         order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(self.seed))
         val_index = order[: self.val_size].sort().values
         train_index = order[self.val_size :].sort().values[: self.train_subset]
+        if len(train_index) < self.batch_size:  # the incomplete last batch is dropped: training would do nothing
+            raise DataSplitError(f"batch_size={self.batch_size} is larger than the {len(train_index)} training images "
+                                 f"left after val_size={self.val_size} (train_subset={self.train_subset}): no batch")
         return self._resized(pool[train_index]), self._resized(pool[val_index])
 
     def load_test_split(self) -> TensorSplit | Dataset:

@@ -14,6 +14,8 @@ from torchvision import datasets
 from torchvision.datasets.utils import check_integrity
 from torchvision.transforms import v2
 
+from zoo.arguments import PositiveInt
+
 from .base import CorruptDatasetError, ImageDataModule, TensorSplit, atomic_path, corrupt_file, dataset_not_found
 
 IMAGE_FOLDER = "img_align_celeba"
@@ -44,15 +46,13 @@ class CelebADataModule(ImageDataModule):
         batch_size: int = 64,
         num_workers: int = 0,
         image_size: int | None = 64,
-        crop_size: int = 140,
+        crop_size: PositiveInt = 140,
         cache: bool = False,
         seed: int = 0,
         download: bool = True,
         train_subset: int | None = None,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, 0, image_size, seed, download, train_subset)
-        if crop_size < 1:
-            raise ValueError(f"crop_size must be positive, got {crop_size}")
         self.crop_size = crop_size
         self.cache = cache
         self.native_shape = (3, crop_size, crop_size)

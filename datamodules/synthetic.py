@@ -6,8 +6,12 @@ tinted per class when there are several channels. Batches are float32 images in 
 255 -> 1.0) with int64 labels 0..9.
 """
 
+import math
+
 import torch
 from torch import Generator, Tensor
+
+from zoo.arguments import InvalidArgument, NonNegativeInt, PositiveInt, check_memory
 
 from .base import ImageDataModule, TensorSplit
 
@@ -68,8 +72,8 @@ class SyntheticDataModule(ImageDataModule):
     def __init__(
         self,
         shape: tuple[int, int, int] = (1, 28, 28),
-        num_images: int = 512,
-        num_test_images: int = 128,
+        num_images: PositiveInt = 512,
+        num_test_images: NonNegativeInt = 128,
         data_dir: str = "data",
         batch_size: int = 64,
         num_workers: int = 0,
@@ -81,9 +85,9 @@ class SyntheticDataModule(ImageDataModule):
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
         if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"shape must be three positive sizes (C, H, W), got {shape}")
-        if num_images < 1 or num_test_images < 0:
-            raise ValueError(f"need num_images >= 1 and num_test_images >= 0, got {num_images}, {num_test_images}")
+            raise InvalidArgument(f"shape must be three positive sizes (C, H, W), got {shape}")
+        check_memory(f"num_images={num_images} + num_test_images={num_test_images} of shape {tuple(shape)}",
+                     float(num_images + num_test_images) * math.prod(shape), "use a few thousand images at most")
         self.native_shape = tuple(shape)
         self.num_images = num_images
         self.num_test_images = num_test_images

@@ -6,6 +6,8 @@ trained with the model's own loss (or set) to its optimum gives back log p/q thr
 """
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -219,13 +221,21 @@ def test_drs_low_acceptance_advises_lowering_the_quantile_and_reports_the_rate()
         sampler.sample(10_000, max_rounds=2)
 
 
-def test_sample_command_refuses_in_one_line_naming_the_model_and_what_applies(tmp_path):
+def test_sample_command_refuses_in_one_line_naming_the_model_and_what_applies(tmp_path, capsys):
     from zoo.cli import main
 
     out = str(tmp_path / "grid.png")
-    with pytest.raises(SystemExit, match="zoo sample: DDLS does not apply to VAE.*reconstruct"):
-        main(["sample", "--ckpt", "vae_fashion_mnist", "--mode", "ddls", "--out", out])
-    with pytest.raises(SystemExit, match="--steps.*must be >= 1, got 64, -1"):
-        main(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "ddls", "--steps", "-1", "--out", out])
-    with pytest.raises(SystemExit, match="gamma_quantile is a quantile in \\[0, 1\\]"):
-        main(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "drs", "--gamma-quantile", "1.5", "--out", out])
+
+    def refusal(argv: list[str]) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        return stop.value.code, capsys.readouterr().err
+
+    code, err = refusal(["sample", "--ckpt", "vae_fashion_mnist", "--mode", "ddls", "--out", out])
+    assert code == 1 and re.search("zoo: error: DDLS does not apply to VAE.*reconstruct", err)
+    code, err = refusal(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "ddls", "--steps", "-1", "--out", out])
+    assert code == 2 and "argument --steps: must be >= 1, got -1" in err
+    code, err = refusal(["sample", "--ckpt", "dcgan_fashion_mnist", "--mode", "drs", "--gamma-quantile", "1.5",
+                         "--out", out])
+    assert code == 2 and "argument --gamma-quantile: must be in [0, 1], got 1.5" in err
+    assert not Path(out).exists()

@@ -67,3 +67,110 @@ def test_bad_option_values_are_refused_at_construction():
         zoo.create("gan", generator_objective="wasserstein")
     with pytest.raises(ValueError, match="likelihood"):
         zoo.create("vae", likelihood="poisson")
+
+
+# --- the one place: zoo: error + fix, tracebacks only for bugs or on request ---------------------------------------
+
+def _zoo(argv, capsys):
+    from zoo.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    captured = capsys.readouterr()
+    return stop.value.code, captured.err
+
+
+TINY = ["fit", "--model=VAE", "--data=SyntheticDataModule", "--data.init_args.num_images=48",
+        "--data.init_args.val_size=16", "--data.init_args.batch_size=8", "--trainer.max_steps=1",
+        "--trainer.logger=false", "--trainer.enable_progress_bar=false"]
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"", "is empty"),
+    (b"- model\n- data\n", "holds a YAML list"),
+    (b"42\n", "holds a YAML int"),
+    (b"\xff\xfe\x00model: x", "is not UTF-8"),
+    (b"model: [unclosed\n", "is not valid YAML at line"),
+])
+def test_config_files_that_are_not_configs_are_named_with_what_a_config_is(tmp_path, capsys, content, says):
+    config = tmp_path / "my.yaml"
+    config.write_bytes(content)
+    code, err = _zoo(["fit", "--config", str(config)], capsys)
+    assert code == 1 and f"config {config} {says}" in err
+    assert "fix: a config is a YAML mapping of sections" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["folder", "empty", "truncated"])
+def test_fit_ckpt_path_gets_the_same_one_line_checkpoint_errors_as_sample(tmp_path, capsys, kind):
+    path = tmp_path / "bad.ckpt"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        model = zoo.create("vae", latent_dim=4)
+        torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}, path)
+        path.write_bytes(b"" if kind == "empty" else path.read_bytes()[:3000])
+    fit_code, fit_err = _zoo([*TINY, f"--trainer.default_root_dir={tmp_path}", "--ckpt_path", str(path)], capsys)
+    sample_code, sample_err = _zoo(["sample", "--ckpt", str(path), "--out", str(tmp_path / "x.png")], capsys)
+    fit_lines = [line for line in fit_err.splitlines() if line.startswith(("zoo: error:", "fix:"))]
+    assert fit_code == sample_code == 1 and len(fit_lines) == 2
+    assert fit_lines == [line for line in sample_err.splitlines() if line.startswith(("zoo: error:", "fix:"))]
+    assert {"folder": "is a folder", "empty": "(an empty file)", "truncated": "truncated or corrupt"}[kind] in fit_err
+
+
+def test_output_paths_that_cannot_be_written_are_refused_before_the_work(tmp_path, capsys, monkeypatch):
+    import zoo.checkpoint
+
+    loaded = []
+    monkeypatch.setattr(zoo.checkpoint, "load", lambda *a, **k: loaded.append(a))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for argv in (["sample", "--ckpt", "x.ckpt", "--out", str(blocker / "grid.png")],
+                 ["sample", "--ckpt", "x.ckpt", "--out", str(tmp_path)],
+                 ["evaluate", "--ckpt", "x.ckpt", "--out", str(blocker / "scores.jsonl")]):
+        code, err = _zoo(argv, capsys)
+        assert code == 1 and ("--out" in err or "output folder" in err), err
+        assert "Nothing was computed" in err and "Traceback" not in err
+    assert loaded == []  # refused before any checkpoint was loaded
+
+
+def test_lightning_and_torch_rejections_are_shown_in_zoo_format(tmp_path, capsys):
+    root = f"--trainer.default_root_dir={tmp_path}"
+    code, err = _zoo([*TINY, root, "--trainer.max_epochs=-5"], capsys)
+    assert code == 1 and "zoo: error: `max_epochs` must be a non-negative integer" in err and "fix:" in err
+    code, err = _zoo([*TINY, root, "--model.init_args.optimizer=torch.optim.Adam",
+                      "--model.init_args.optimizer.lr=-1"], capsys)
+    assert code == 1 and "refuses its arguments: Invalid learning rate: -1.0" in err and "lr > 0" in err
+    code, err = _zoo([*TINY, root, "--data.init_args.val_size=100"], capsys)
+    assert code == 1 and "val_size=100 leaves no training images out of 48" in err
+
+
+def test_debug_flag_and_variable_show_the_traceback_of_a_user_error(tmp_path, capsys, monkeypatch):
+    argv = ["sample", "--ckpt", str(tmp_path / "missing.ckpt"), "--out", str(tmp_path / "x.png")]
+    code, err = _zoo(argv, capsys)
+    assert code == 1 and "Traceback" not in err and "--debug" in err
+    code, err = _zoo([*argv, "--debug"], capsys)
+    assert code == 1 and "Traceback" in err and "CheckpointError" in err and "zoo: error: checkpoint" in err
+    monkeypatch.setenv("ZOO_DEBUG", "1")
+    code, err = _zoo(argv, capsys)
+    assert code == 1 and "Traceback" in err
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    from zoo.cli import main
+    from zoo.commands import sample
+
+    def broken(argv):
+        raise KeyError("a bug in zoo, not the user's input")
+
+    monkeypatch.setattr(sample, "run", broken)
+    with pytest.raises(KeyError, match="a bug in zoo"):
+        main(["sample", "--ckpt", "x"])
+
+
+def test_sampler_that_does_not_apply_is_one_message(tmp_path, capsys):
+    model = zoo.create("vae", latent_dim=4)
+    path = tmp_path / "vae.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}, path)
+    code, err = _zoo(["sample", "--ckpt", str(path), "--mode", "drs", "--out", str(tmp_path / "x.png")], capsys)
+    assert code == 1 and "zoo: error: DRS does not apply to VAE" in err and "fix:" in err
+    assert not (tmp_path / "x.png").exists()

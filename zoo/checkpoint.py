@@ -72,9 +72,12 @@ def read_checkpoint(path: str | Path, trusted: bool = False) -> dict:
     (``torch.load(weights_only=False)``): only for files from a source you trust.
     """
     path = Path(_resolve_pretrained(path))
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file. Fix: give a .ckpt file, e.g. "
+                              f"{path / 'last.ckpt'} (training prints where it saved).")
     if not path.is_file():
         raise CheckpointError(
-            f"checkpoint {path} does not exist; check the path (training prints where it saved), "
+            f"checkpoint {path} does not exist. Fix: check the path (training prints where it saved), "
             "or give the name of a published checkpoint (`zoo pull --list`)."
         )
     try:
@@ -97,8 +100,8 @@ def read_checkpoint(path: str | Path, trusted: bool = False) -> dict:
 def _unreadable(path: Path, error: Exception) -> CheckpointError:
     cause = "an empty file" if path.stat().st_size == 0 else f"{type(error).__name__}: {str(error).strip()[:200]}"
     return CheckpointError(
-        f"{path} is not a readable checkpoint ({cause}). "
-        "It is probably truncated or corrupt: download it again, or use an earlier checkpoint of the run."
+        f"{path} is not a readable checkpoint ({cause}): it is probably truncated or corrupt. "
+        "Fix: download it again, or use an earlier checkpoint of the run."
     )
 
 

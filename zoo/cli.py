@@ -1,14 +1,12 @@
 """The ``zoo`` command: Lightning's ``fit/validate/test/predict`` plus the commands of :mod:`zoo.commands`.
 
-``--config NAME.yaml`` (and any other ``*.yaml`` argument) that is not an existing file is looked up among the
-configs shipped with the package, so ``zoo fit --config vae_mnist.yaml`` works from any directory.
+Configs are found by name among the shipped ones (:mod:`zoo.config_files`); user errors end as one message with
+its fix (:mod:`zoo.errors`), ``--debug`` adds their traceback.
 """
 
 import argparse
 import shlex
 import sys
-from importlib import resources
-from pathlib import Path
 
 import yaml
 from jsonargparse import DefaultHelpFormatter
@@ -18,52 +16,22 @@ from lightning.pytorch.utilities import rank_zero_only
 
 import zoo.loggers  # noqa: F401  (CSVRunLogger, TensorBoardRunLogger by short name)
 import zoo.registry
-from datamodules.base import CorruptDatasetError, DatasetNotFoundError, ImageDataModule
+from datamodules.base import ImageDataModule
+from zoo.arguments import InvalidArgument
 from zoo.callbacks import ImageGrids, WandbCheckpointArtifact
-from zoo.callbacks.checkpoint import OutputFolderError, ResumableCheckpoint, TrainingInterrupted
-from zoo.checkpoint import CheckpointError, read_checkpoint
+from zoo.callbacks.checkpoint import ResumableCheckpoint, TrainingInterrupted
+from zoo.checkpoint import read_checkpoint
 from zoo.commands import COMMANDS
-from zoo.core.base import GenerativeModel, IncompatibleCheckpointError, NonFiniteLossError
-from zoo.core.checkpoint_io import CheckpointWriteError
-from zoo.runs import NoCheckpointToResumeError, launched_as_global_rank_zero, newest_last_checkpoint, place_logs
+from zoo.config_files import check_config_file, config_arguments, resolve_config_arguments, shipped_configs
+from zoo.core.base import GenerativeModel
+from zoo.errors import USER_ERRORS, ConfigError, debug_requested, explain, explain_parse_error, report
+from zoo.runs import launched_as_global_rank_zero, newest_last_checkpoint, place_logs
 
+__all__ = ["USER_ERRORS", "ConfigError", "ZooCLI", "explain_parse_error", "main", "shipped_configs"]
 
-
-class ConfigError(ValueError):
-    """The config parsed, but the model, data or trainer it describes cannot be built."""
 
 
 zoo.registry.import_models()  # before any parser exists: short class names (``--model DCGAN``) resolve
-
-USER_ERRORS = (ConfigError, DatasetNotFoundError, CorruptDatasetError, CheckpointError, NonFiniteLossError,
-               OutputFolderError, CheckpointWriteError, IncompatibleCheckpointError, NoCheckpointToResumeError)
-"""Errors caused by input, not by a bug: printed as one message (cause and fix), without a traceback."""
-
-
-
-def shipped_configs() -> dict[str, Path]:
-    """The YAML configs that ship with the package, by file name."""
-    root = resources.files("zoo.configs")
-    return {p.name: Path(str(p)) for p in root.iterdir() if p.name.endswith((".yaml", ".yml"))}
-
-
-def resolve_config_arguments(argv: list[str]) -> list[str]:
-    """Replace ``*.yaml`` arguments that are not files by the shipped config of that name."""
-    configs = shipped_configs()
-
-    def resolve(token: str) -> str:
-        prefix, _, value = token.rpartition("=") if token.startswith("--") and "=" in token else ("", "", token)
-        if value.endswith((".yaml", ".yml")) and not Path(value).exists() and Path(value).name in configs:
-            value = str(configs[Path(value).name])
-        return f"{prefix}={value}" if prefix else value
-
-    return [resolve(token) for token in argv]
-
-
-def fail(error: Exception) -> None:
-    """Exit with status 1 after printing a user error (its cause and fix), without a traceback."""
-    print(f"zoo: error: {error}", file=sys.stderr, flush=True)
-    sys.exit(1)
 
 
 def resume_command(words: list[str], checkpoint: str) -> str:
@@ -90,24 +58,6 @@ def stopped(stop: TrainingInterrupted, words: list[str]) -> None:
 def say(message: str) -> None:
     """Print once (on rank 0) what a user needs to know, e.g. where the results are."""
     print(message, flush=True)
-
-
-def explain_parse_error(message: str) -> str:
-    """Shorten a config/argument error to its cause and add how to fix it."""
-    noise = ("Expected a <class 'NoneType'>", "Subtypes:", "Given value", "Does not validate against any of the Union")
-    lines = [line for line in message.splitlines() if not any(n in line for n in noise)]
-    lines = [line if len(line) < 300 else line[:300] + " ..." for line in lines]
-    text = "\n".join(lines)
-    if "class_path" in text and any(s in text for s in ("has no attribute", "No module named", "not a subclass", "Import path")):
-        names = ", ".join(f"{e.name} ({e.class_path})" for e in zoo.registry.list_models())
-        hint = f"Unknown class. Registered models: {names}. `zoo list` shows models, data and configs."
-    elif any(s in text for s in ("is not accepted", "No action for key", "nrecognized arguments", "not expected")):
-        hint = "A key is not an argument of that class. See every valid key with `zoo fit --config CONFIG --print_config`."
-    elif "File does not exist" in text:
-        hint = f"Shipped configs (usable by name): {', '.join(sorted(shipped_configs()))}."
-    else:
-        hint = "See `zoo fit --help` and `zoo fit --config CONFIG --print_config`."
-    return f"{text}\nfix: {hint}"
 
 
 class ZooHelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
@@ -173,6 +123,8 @@ class ZooCLI(LightningCLI):
             sys.argv[1:] = resolve_config_arguments(sys.argv[1:])
         elif isinstance(args, list):
             args = resolve_config_arguments(args)
+        for path in config_arguments(sys.argv[1:] if args is None else args if isinstance(args, list) else []):
+            check_config_file(path)  # empty, not UTF-8, not a mapping: say so, naming the file
         super().parse_arguments(parser, args)
 
     def _parse_ckpt_path(self) -> None:
@@ -188,8 +140,15 @@ class ZooCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
+        except InvalidArgument:  # a hyper-parameter out of its range: the message names it
+            raise
         except (ValueError, TypeError) as error:  # e.g. nets that cannot handle the data's image size
             raise ConfigError(explain_parse_error(str(error))) from error
+        except RuntimeError as error:  # torch refusing what the arguments ask for (e.g. an impossible allocation)
+            if "allocate" not in str(error):
+                raise
+            raise ConfigError(f"building the config's classes failed: {str(error).strip()[:300]}. Fix: lower the "
+                              "sizes the config asks for (latent_dim, image_size, channels, batch_size).") from error
 
     def before_fit(self) -> None:
         """Resolve ``--ckpt_path last`` to the newest ``last.ckpt`` of this config's runs, and refuse an unreadable
@@ -219,19 +178,23 @@ class ZooCLI(LightningCLI):
 
 
 def main(argv: list[str] | None = None) -> None:
-    words = sys.argv[1:] if argv is None else list(argv)
-    if words and words[0] in COMMANDS:
-        try:
-            COMMANDS[words[0]].run(words[1:])
-        except USER_ERRORS as error:
-            fail(error)
-        return
+    """Run ``zoo`` with ``argv`` (default: the command line). A user error exits with status 1 and one message, its
+    cause and fix (:mod:`zoo.errors`); ``--debug`` or ``ZOO_DEBUG=1`` also prints its traceback."""
+    debug, words = debug_requested(sys.argv[1:] if argv is None else list(argv))
+    if argv is None:
+        sys.argv[1:] = words  # Lightning (and DDP's re-launch) read the command line without the flag
     try:
-        ZooCLI(args=argv)
-    except USER_ERRORS as error:
-        fail(error)
+        if words and words[0] in COMMANDS:
+            COMMANDS[words[0]].run(words[1:])
+        else:
+            ZooCLI(args=None if argv is None else words)
     except TrainingInterrupted as stop:
         stopped(stop, words)
+    except Exception as error:
+        message = explain(error)
+        if message is None:  # a bug: its traceback is what helps
+            raise
+        report(error, message, debug)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,13 @@ class OutputFolderError(PermissionError):
     """An output folder (logs, images, checkpoints) cannot be written; found before any training."""
 
 
-def check_writable(folder: str | Path) -> None:
-    """Create ``folder`` if needed and write a probe file into it; :class:`OutputFolderError` names it if that fails."""
+TRAINING_FOLDER_FIX = ("Nothing was trained. Fix: make it writable, or choose another folder with "
+                       "--trainer.default_root_dir DIR (checkpoints alone: --checkpoint.dirpath DIR).")
+
+
+def check_writable(folder: str | Path, advice: str = TRAINING_FOLDER_FIX) -> None:
+    """Create ``folder`` if needed and write a probe file into it; :class:`OutputFolderError` names it (and gives
+    ``advice``) if that fails."""
     folder = Path(folder)
     probe = folder / f".zoo-write-test.{os.getpid()}"
     try:
@@ -31,10 +36,18 @@ def check_writable(folder: str | Path) -> None:
         probe.unlink()
     except OSError as error:
         raise OutputFolderError(
-            f"cannot write to the output folder {folder} ({error.strerror or error}). Nothing was trained. "
-            "Fix: make it writable, or choose another folder with --trainer.default_root_dir DIR "
-            "(checkpoints alone: --checkpoint.dirpath DIR)."
+            f"cannot write to the output folder {folder} ({error.strerror or error}). {advice}"
         ) from None
+
+
+def check_output_file(path: str | Path, flag: str) -> None:
+    """Refuse, before any work, an output file ``path`` (given as ``flag``) that is a folder or cannot be written."""
+    advice = f"Nothing was computed. Fix: give {flag} a file in a folder you can write to."
+    if Path(path).is_dir():
+        raise OutputFolderError(f"{flag} {path} is a folder, not a file. {advice}")
+    check_writable(Path(path).parent, advice)
+    if Path(path).exists() and not os.access(path, os.W_OK):
+        raise OutputFolderError(f"{flag} {path} exists and cannot be overwritten. {advice}")
 
 
 class NoCheckpointToResumeError(FileNotFoundError):

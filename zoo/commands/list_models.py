@@ -1,18 +1,23 @@
 """``zoo list``: the registered models (name, family, paper), the models × datasets matrix of shipped configs, and
 the shipped configs (file, model, data)."""
 
-import argparse
+from zoo.arguments import CommandParser
 
 HELP = "print the registered models, which model × dataset configs ship, and the shipped configs"
 
 
+def parser() -> CommandParser:
+    """``zoo list`` takes no arguments."""
+    return CommandParser(prog="zoo list", description=HELP)
+
+
 def run(argv: list[str]) -> None:
-    argparse.ArgumentParser(prog="zoo list", description=HELP).parse_args(argv)
+    parser().parse_args(argv)
     from rich.console import Console
     from rich.table import Table
 
     from zoo.catalog import DATASETS, config_classes, config_matrix, variant
-    from zoo.cli import shipped_configs
+    from zoo.config_files import shipped_configs
     from zoo.registry import list_models
 
     entries, shipped = list_models(), shipped_configs()

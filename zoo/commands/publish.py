@@ -19,13 +19,17 @@ import json
 import shutil
 from pathlib import Path
 
+from zoo.arguments import AT_LEAST_1, SEED, CommandParser, number
+from zoo.runs import check_writable
+
 HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out DIR [--metrics ...] [--n 2000]"
 TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
 
 
-def run(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="zoo publish", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> CommandParser:
+    """The arguments of ``zoo publish``, with their types and ranges."""
+    parser = CommandParser(prog="zoo publish", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="the training checkpoint (e.g. runs/.../last.ckpt)")
     parser.add_argument("--name", required=True,
                         help="registry name: the training config's name without .yaml (e.g. vae_fashion_mnist)")
@@ -34,10 +38,10 @@ def run(argv: list[str]) -> None:
                         help="keep the optimiser states, loops, callbacks and random state (resumable, larger)")
     parser.add_argument("--metrics", default="fid,kid,is,pr",
                         help="comma-separated (fid, kid, is, pr, diversity, nll), or none")
-    parser.add_argument("--n", type=int, default=2000, help="real and generated images per metric")
+    parser.add_argument("--n", type=number(int, AT_LEAST_1), default=2000, help="real and generated images per metric")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--extractor", default=None, help="feature extractor (default: by dataset, see zoo evaluate)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=number(int, SEED), default=0)
     parser.add_argument("--data-dir", default=None, help="override the data module's data_dir for the metrics")
     parser.add_argument("--url-prefix", default=None, help="where NAME.ckpt will be hosted (http(s):// or file://)")
     parser.add_argument("--config", default=None,
@@ -45,7 +49,11 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--license", default="MIT", help="licence of the weights (default MIT, zoo's own)")
     parser.add_argument("--description", default="", help="one line for the card and the registry")
     parser.add_argument("--index", default=None, help="also add (or replace) the entry in this index.json")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv: list[str]) -> None:
+    args = parser().parse_args(argv)
     publish(args)
 
 
@@ -60,7 +68,7 @@ def publish(args: argparse.Namespace) -> dict:
     if not args.name.replace("_", "").replace("-", "").isalnum():
         raise CheckpointError(f"--name {args.name!r}: use letters, digits, '_' and '-' only (e.g. vae_fashion_mnist).")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "Nothing was published. Fix: give --out a folder you can write to.")
     source = read_checkpoint(args.ckpt)
     slim_path = out / f"{args.name}.ckpt"
     torch.save(slim_checkpoint(source, args.with_optimizer), slim_path)

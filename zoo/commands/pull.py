@@ -7,17 +7,24 @@ Every command that takes ``--ckpt`` (and ``zoo.load``) accepts these names too.
 
 import argparse
 
+from zoo.arguments import CommandParser
+
 HELP = "download a published checkpoint into the cache: zoo pull NAME [--force] | zoo pull --list"
 
 
-def run(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="zoo pull", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> CommandParser:
+    """The arguments of ``zoo pull``, with their types and ranges."""
+    parser = CommandParser(prog="zoo pull", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help="published checkpoint name(s), e.g. vae_fashion_mnist")
     parser.add_argument("--list", action="store_true", help="list the published checkpoints and their metrics")
     parser.add_argument("--force", action="store_true", help="download again even if the cache holds a good copy")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv: list[str]) -> None:
+    args = parser().parse_args(argv)
     from zoo.pretrained import cache_dir, list_pretrained, pull
 
     if args.list or not args.names:

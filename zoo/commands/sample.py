@@ -9,50 +9,73 @@ that apply.
 """
 
 import argparse
-from pathlib import Path
+import math
 
 import torch
 
-from zoo.sampling.modes import MODES
+from zoo.arguments import ABOVE_0, AT_LEAST_1, SEED, UNIT, CommandParser, InvalidArgument, check_memory, number
+from zoo.runs import check_output_file
+from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes
 
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
-def run(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="zoo sample", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> CommandParser:
+    """The arguments of ``zoo sample``, with their types and ranges."""
+    parser = CommandParser(prog="zoo sample", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    count = number(int, AT_LEAST_1)
     parser.add_argument("--ckpt", required=True, help="checkpoint path")
     parser.add_argument("--mode", default="plain", choices=MODES)
-    parser.add_argument("--n", type=int, default=64, help="number of samples (rows for interpolate/neighbours)")
+    parser.add_argument("--n", type=count, default=64, help="number of samples (rows for interpolate/neighbours)")
     parser.add_argument("--out", default="samples.png", help="output PNG")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latent noise")
-    parser.add_argument("--nrow", type=int, default=8, help="images per row (plain, drs, ddls, reconstruct)")
-    parser.add_argument("--steps", type=int, default=10, help="interpolation steps, or Langevin steps (ddls)")
+    parser.add_argument("--seed", type=number(int, SEED), default=0, help="seed of the latent noise")
+    parser.add_argument("--nrow", type=count, default=8, help="images per row (plain, drs, ddls, reconstruct)")
+    parser.add_argument("--steps", type=count, default=10, help="interpolation steps, or Langevin steps (ddls)")
     parser.add_argument("--interpolation", default="slerp", choices=["slerp", "lerp"])
-    parser.add_argument("--classes", default="0,1,2", help="a,b,c for arithmetic: mean(a) - mean(b) + mean(c)")
-    parser.add_argument("--k", type=int, default=5, help="neighbours per sample")
-    parser.add_argument("--gamma-quantile", type=float, default=0.8, help="DRS: quantile of F used as gamma")
-    parser.add_argument("--step-size", type=float, default=0.01, help="DDLS: Langevin step size")
+    parser.add_argument("--classes", type=_classes, default=(0, 1, 2),
+                        help="a,b,c for arithmetic: mean(a) - mean(b) + mean(c)")
+    parser.add_argument("--k", type=count, default=5, help="neighbours per sample")
+    parser.add_argument("--gamma-quantile", type=number(float, UNIT), default=0.8,
+                        help="DRS: quantile of F used as gamma")
+    parser.add_argument("--step-size", type=number(float, ABOVE_0), default=0.01, help="DDLS: Langevin step size")
     parser.add_argument("--data-dir", default=None, help="override the data module's data_dir")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv: list[str]) -> None:
+    args = parser().parse_args(argv)
     from torchvision.utils import save_image
 
     from zoo.checkpoint import load
 
-    if args.n < 1 or args.steps < 1 or args.k < 1 or args.nrow < 1:
-        raise SystemExit(f"zoo sample: --n, --steps, --k and --nrow must be >= 1, got {args.n}, {args.steps}, "
-                         f"{args.k}, {args.nrow}")
+    check_output_file(args.out, "--out")  # before loading or sampling anything
     model = load(args.ckpt)
+    if args.mode in ("reconstruct", "arithmetic") and args.mode not in applicable_modes(model):
+        raise SamplerNotApplicable(f"{args.mode} does not apply to {type(model).__name__}: it has no encoder; "
+                                   f"modes that apply: {', '.join(applicable_modes(model))}")
+    images_per_row = {"interpolate": args.steps, "reconstruct": 2, "neighbours": args.k + 1}.get(args.mode, 1)
+    check_memory(f"--n {args.n} ({args.mode}, {images_per_row} image(s) each of {model.image_shape})",
+                 4.0 * args.n * images_per_row * math.prod(model.image_shape), "ask for fewer images (--n)")
     torch.manual_seed(args.seed)
-    from zoo.sampling.rejection import LowAcceptanceError
-
     try:
         images, nrow = _images(model, args)
-    except (ValueError, LowAcceptanceError) as error:  # a sampler that does not apply, a setting out of range
-        raise SystemExit(f"zoo sample: {error}") from None
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    except SamplerNotApplicable:
+        raise
+    except ValueError as error:  # a sampler's setting out of range for this model
+        raise InvalidArgument(f"zoo sample --mode {args.mode}: {error}") from None
     save_image(images, args.out, nrow=nrow, padding=2, pad_value=1.0)
     print(f"wrote {len(images)} images ({args.mode}) of {type(model).__name__} to {args.out}")
+
+
+def _classes(text: str) -> tuple[int, int, int]:
+    """``a,b,c``: three class indices."""
+    try:
+        a, b, c = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three class indices a,b,c, got {text!r}") from None
+    if min(a, b, c) < 0:
+        raise argparse.ArgumentTypeError(f"class indices must be >= 0, got {text}")
+    return a, b, c
 
 
 def _images(model, args) -> tuple[torch.Tensor, int]:
@@ -75,8 +98,6 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
         return ddls_sample(model, args.n, args.steps * 10, args.step_size, seed=args.seed), args.nrow
     real, labels = _data(args)
     if args.mode == "reconstruct":
-        if not hasattr(model, "reconstruct"):
-            raise SystemExit(f"zoo sample: {type(model).__name__} has no encoder to reconstruct with")
         x = real[: args.n] * 2 - 1
         with torch.no_grad():
             recon = ((model.reconstruct(x).float() + 1) / 2).clamp(0, 1)
@@ -85,7 +106,7 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.mode == "arithmetic":
         from zoo.sampling.latent import latent_arithmetic
 
-        a, b, c = (int(v) for v in args.classes.split(","))
+        a, b, c = args.classes
         return latent_arithmetic(model, real * 2 - 1, labels, a, b, c), 4
     from zoo.sampling.neighbours import neighbour_panel
 

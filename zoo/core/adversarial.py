@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument, PositiveInt
 from zoo.core.averaging import RunningMean, WeightEMA
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses_adversarial import feature_matching_loss
@@ -43,11 +44,11 @@ class AdversarialTechniques:
 
     def __post_init__(self) -> None:
         if self.minibatch_kernels < 0 or self.minibatch_kernel_dim < 1:
-            raise ValueError("minibatch_kernels must be >= 0 and minibatch_kernel_dim >= 1")
+            raise InvalidArgument("minibatch_kernels must be >= 0 and minibatch_kernel_dim >= 1")
         if self.historical_averaging < 0:
-            raise ValueError(f"historical_averaging is a penalty weight (>= 0), got {self.historical_averaging}")
+            raise InvalidArgument(f"historical_averaging is a penalty weight (>= 0), got {self.historical_averaging}")
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1) (0: no EMA), got {self.ema_decay}")
+            raise InvalidArgument(f"ema_decay must be in [0, 1) (0: no EMA), got {self.ema_decay}")
 
 
 class AdversarialModel(GenerativeModel):
@@ -76,15 +77,13 @@ class AdversarialModel(GenerativeModel):
         latent_dim: int,
         generator: GeneratorFactory,
         discriminator: EncoderFactory,
-        n_critic: int = 1,
+        n_critic: PositiveInt = 1,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         techniques: AdversarialTechniques | None = None,
-        discriminator_out_features: int = 1,
+        discriminator_out_features: PositiveInt = 1,
     ) -> None:
         super().__init__(image_shape, latent_dim)
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1 (discriminator steps per generator step), got {n_critic}")
         self.techniques = techniques = techniques or AdversarialTechniques()
         self.generator = generator(latent_dim, self.image_shape)
         self.discriminator = discriminator(self.image_shape, discriminator_out_features)
@@ -93,7 +92,7 @@ class AdversarialModel(GenerativeModel):
                 self.discriminator, techniques.minibatch_kernels, techniques.minibatch_kernel_dim
             )
         if techniques.feature_matching and not callable(getattr(self.discriminator, "features", None)):
-            raise ValueError(f"feature matching needs a discriminator with features(); {type(self.discriminator)}")
+            raise InvalidArgument(f"feature matching needs a discriminator with features(); {type(self.discriminator)}")
         self.generator_ema = WeightEMA(self.generator, techniques.ema_decay) if techniques.ema_decay > 0 else None
         self.weight_history = None
         if techniques.historical_averaging > 0:

@@ -9,6 +9,7 @@ Models that push their codes towards a prior with an adversary share :func:`code
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
 from zoo.core.base import GenerativeModel, LossTerms
 from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
 from zoo.losses_latent import RECONSTRUCTION_COSTS, pixel_mse, reconstruction_cost
@@ -36,7 +37,9 @@ class AutoencodingModel(GenerativeModel):
     ) -> None:
         super().__init__(image_shape, latent_dim)
         if reconstruction not in RECONSTRUCTION_COSTS:
-            raise ValueError(f"unknown reconstruction cost {reconstruction!r}; choose one of {RECONSTRUCTION_COSTS}")
+            raise InvalidArgument(
+                f"unknown reconstruction cost {reconstruction!r}; choose one of {RECONSTRUCTION_COSTS}"
+            )
         self.encoder = encoder(self.image_shape, latent_dim)
         self.decoder = decoder(latent_dim, self.image_shape)
         self.reconstruction = reconstruction

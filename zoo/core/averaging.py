@@ -14,6 +14,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
 from zoo.losses_adversarial import historical_averaging_penalty
 
 
@@ -29,7 +30,7 @@ class WeightEMA(nn.Module):
     def __init__(self, source: nn.Module, decay: float) -> None:
         super().__init__()
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
+            raise InvalidArgument(f"EMA decay must be in [0, 1), got {decay}")
         self.decay = decay
         self.module = copy.deepcopy(source).requires_grad_(False)
 

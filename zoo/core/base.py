@@ -14,6 +14,7 @@ one batch = one pass through ``updates()``), which is what the images and dashbo
 import dataclasses
 import functools
 import inspect
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument, PositiveInt, check_arguments, check_memory
 from zoo.core.rng import capture_rng_state, restore_rng_state
 from zoo.sampling.modes import SamplerNotApplicable, refusal
 
@@ -76,6 +78,21 @@ def _constructor_arguments(cls: type) -> set[str]:
     return names
 
 
+BYTES_PER_INPUT_VALUE = 64 * 4 * 3
+"""A lower bound on what each latent or pixel value costs a model: every net maps its input through at least 64 units
+(weights or activations, float32), and training keeps Adam's two moments beside the weights."""
+
+
+def _check_sizes(image_shape: tuple, latent_dim: int) -> None:
+    """Refuse an image shape that is not three positive sizes, and sizes whose nets could not fit in memory."""
+    if len(image_shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in image_shape):
+        raise InvalidArgument(f"image_shape must be three positive integers (C, H, W), got {image_shape!r}")
+    check_memory(f"latent_dim={latent_dim}", float(latent_dim) * BYTES_PER_INPUT_VALUE,
+                 "use a latent code of tens to a few hundred dimensions")
+    check_memory(f"image_shape={image_shape}", float(math.prod(image_shape)) * BYTES_PER_INPUT_VALUE,
+                 "use --data.init_args.image_size of at most a few hundred px")
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; raised before the optimiser step, so the weights stay finite."""
 
@@ -92,7 +109,7 @@ class GenerativeModel(L.LightningModule):
         latent_dim: size of the latent code z.
     """
 
-    def __init__(self, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: int = 64) -> None:
+    def __init__(self, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: PositiveInt = 64) -> None:
         super().__init__()
         self.automatic_optimization = False  # updates are explicit; see Update
         self.image_shape = tuple(image_shape)
@@ -102,6 +119,10 @@ class GenerativeModel(L.LightningModule):
         self._stepping = ""  # the player whose optimiser is stepping (for the gradient-norm log)
         self._log_this_batch = True  # whether this batch's terms and gradient norms are logged
         self.save_hyperparameters()
+        # Every hyper-parameter of the concrete class (and of the bases it passes them to) that declares a range,
+        # before any net is built; then the sizes whose nets could not fit in memory.
+        check_arguments(type(self), self.hparams)
+        _check_sizes(self.image_shape, latent_dim)
         # Lightning also collects the arguments of intermediate base classes' __init__; keep only those the
         # concrete class accepts (its own, and its bases' where it passes **kwargs on, plus the CLI's private "_..."
         # keys), so zoo.load rebuilds it with its own signature.
@@ -181,7 +202,13 @@ class GenerativeModel(L.LightningModule):
         optimizers = []
         for name, (nets, factory) in self.players().items():
             params = _parameters_of(nets)
-            optimizers.append(factory(params) if factory is not None else self.default_optimizer(name, params))
+            try:
+                optimizers.append(factory(params) if factory is not None else self.default_optimizer(name, params))
+            except (ValueError, TypeError) as error:  # torch.optim's own checks: "Invalid learning rate: -1.0", ...
+                raise InvalidArgument(
+                    f"the optimiser of {type(self).__name__}'s {name!r} networks refuses its arguments: {error}. "
+                    "Fix: check that optimiser's init_args in the config (lr > 0, betas in [0, 1), eps >= 0)."
+                ) from error
         return optimizers
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:

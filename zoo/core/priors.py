@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
+
 
 class StandardGaussian(nn.Module):
     """``p(z) = N(0, I)``.
@@ -46,7 +48,7 @@ class MixtureOfGaussians(nn.Module):
     def __init__(self, latent_dim: int, components: int = 10, radius: float = 4.0, std: float = 0.5) -> None:
         super().__init__()
         if components < 1 or std <= 0:
-            raise ValueError(f"need components >= 1 and std > 0, got {components} and {std}")
+            raise InvalidArgument(f"need components >= 1 and std > 0, got {components} and {std}")
         self.latent_dim = latent_dim
         self.components = components
         self.std = std

@@ -16,6 +16,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument, NonNegativeFloat, PositiveFloat
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import bernoulli_nll, gaussian_kl, gaussian_nll, reparameterize
 from zoo.losses_latent import pixel_mse
@@ -50,13 +51,13 @@ class VariationalModel(GenerativeModel):
         encoder: EncoderFactory,
         decoder: GeneratorFactory,
         likelihood: str = "bernoulli",
-        beta: float = 1.0,
-        decoder_std: float | None = None,
+        beta: NonNegativeFloat = 1.0,
+        decoder_std: PositiveFloat | None = None,
         optimizer: OptimizerCallable | None = None,
     ) -> None:
         super().__init__(image_shape, latent_dim)
         if likelihood not in LIKELIHOODS:
-            raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
+            raise InvalidArgument(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
         self.encoder = encoder(self.image_shape, self.encoder_outputs_per_latent * latent_dim)
         self.decoder = decoder(latent_dim, self.image_shape)
         self.likelihood = likelihood

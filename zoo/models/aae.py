@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import NonNegativeFloat
 from zoo.core.autoencoding import AutoencodingModel, code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import LossTerms, Update
 from zoo.core.priors import PriorFactory, StandardGaussian
@@ -44,7 +45,7 @@ class AAE(AutoencodingModel):
         discriminator: LatentFactory = LatentDiscriminator,
         prior: PriorFactory = StandardGaussian,
         reconstruction: str = "bernoulli",
-        adversarial_weight: float = 1.0,
+        adversarial_weight: NonNegativeFloat = 1.0,
         ae_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         e_optimizer: OptimizerCallable | None = None,

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument, NonNegativeFloat
 from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import (
@@ -77,7 +78,7 @@ class AlphaGAN(GenerativeModel):
         generator: GeneratorFactory = DCGANGenerator,
         discriminator: EncoderFactory = DCGANDiscriminator,
         code_discriminator: LatentFactory = LatentDiscriminator,
-        reconstruction_weight: float = 10.0,
+        reconstruction_weight: NonNegativeFloat = 10.0,
         adversarial_loss: str = "non_saturating",
         l1_reduction: str = "mean",
         e_optimizer: OptimizerCallable | None = None,
@@ -92,9 +93,11 @@ class AlphaGAN(GenerativeModel):
         self.code_discriminator = code_discriminator(latent_dim, 1)
         self.reconstruction_weight = reconstruction_weight
         if adversarial_loss not in ("non_saturating", "log_ratio"):
-            raise ValueError(f"unknown adversarial_loss {adversarial_loss!r}; choose non_saturating or log_ratio")
+            raise InvalidArgument(f"unknown adversarial_loss {adversarial_loss!r}; choose non_saturating or log_ratio")
         if l1_reduction not in ("mean", "sum"):
-            raise ValueError(f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)")
+            raise InvalidArgument(
+                f"unknown l1_reduction {l1_reduction!r}; choose mean or sum (the paper's ||x - x̂||₁)"
+            )
         self.adversarial_loss, self.l1_reduction = adversarial_loss, l1_reduction
         self.optimizers_by_player = {"e": e_optimizer, "g": g_optimizer, "d": d_optimizer, "c": c_optimizer}
 

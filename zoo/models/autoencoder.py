@@ -9,6 +9,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument, UnitFloat
 from zoo.core.autoencoding import AutoencodingModel
 from zoo.core.base import LossTerms, Update
 from zoo.losses_latent import NOISE_TYPES, corrupt
@@ -42,7 +43,7 @@ class Autoencoder(AutoencodingModel):
         encoder: EncoderFactory = ConvEncoder,
         decoder: GeneratorFactory = ConvDecoder,
         reconstruction: str = "bernoulli",
-        code_momentum: float = 0.01,
+        code_momentum: UnitFloat = 0.01,
         optimizer: OptimizerCallable | None = None,
     ) -> None:
         super().__init__(image_shape, latent_dim, encoder, decoder, reconstruction)
@@ -103,10 +104,10 @@ class DenoisingAutoencoder(Autoencoder):
         **kwargs: every argument of :class:`Autoencoder`.
     """
 
-    def __init__(self, noise: str = "masking", noise_level: float = 0.25, **kwargs) -> None:
+    def __init__(self, noise: str = "masking", noise_level: UnitFloat = 0.25, **kwargs) -> None:
         super().__init__(**kwargs)
         if noise not in NOISE_TYPES:
-            raise ValueError(f"unknown noise type {noise!r}; choose one of {NOISE_TYPES}")
+            raise InvalidArgument(f"unknown noise type {noise!r}; choose one of {NOISE_TYPES}")
         self.noise = noise
         self.noise_level = noise_level
 

@@ -5,6 +5,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import PositiveFloat
 from zoo.core.base import LossTerms, Update
 from zoo.core.variational import VariationalModel
 from zoo.losses import discriminator_accuracy, gan_discriminator_loss
@@ -47,7 +48,7 @@ class AVB(VariationalModel):
         decoder: GeneratorFactory = ConvDecoder,
         adversary: JointFactory = JointDiscriminator,
         likelihood: str = "bernoulli",
-        decoder_std: float | None = None,
+        decoder_std: PositiveFloat | None = None,
         optimizer: OptimizerCallable | None = None,
         adversary_optimizer: OptimizerCallable | None = None,
     ) -> None:

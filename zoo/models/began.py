@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import PositiveInt, NonNegativeFloat, UnitFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses_adversarial import began_convergence, began_k_update, reconstruction_energy
@@ -48,10 +49,10 @@ class BEGAN(AdversarialModel):
         latent_dim: int = 64,
         generator: GeneratorFactory = DCGANGenerator,
         discriminator: EncoderFactory = AutoencoderDiscriminator,
-        code_dim: int = 64,
-        gamma: float = 0.5,
-        lambda_k: float = 0.001,
-        k_init: float = 0.0,
+        code_dim: PositiveInt = 64,
+        gamma: UnitFloat = 0.5,
+        lambda_k: NonNegativeFloat = 0.001,
+        k_init: UnitFloat = 0.0,
         n_critic: int = 1,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
@@ -61,8 +62,6 @@ class BEGAN(AdversarialModel):
             image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques,
             discriminator_out_features=code_dim,
         )
-        if not 0.0 <= k_init <= 1.0:
-            raise ValueError(f"k_init must be in [0, 1], got {k_init}")
         self.gamma = gamma
         self.lambda_k = lambda_k
         self.register_buffer("k", torch.tensor(float(k_init)))

@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import PositiveInt, NonNegativeFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses_adversarial import (
@@ -48,8 +49,8 @@ class CramerGAN(AdversarialModel):
         latent_dim: int = 100,
         generator: GeneratorFactory = DCGANGenerator,
         discriminator: EncoderFactory = DCGANCritic,
-        code_dim: int = 256,
-        gp_weight: float = 10.0,
+        code_dim: PositiveInt = 256,
+        gp_weight: NonNegativeFloat = 10.0,
         n_critic: int = 5,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,

@@ -8,6 +8,7 @@ pull-away term that pushes the encoder codes of a generated batch apart (EBGAN-P
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import PositiveInt, PositiveFloat, NonNegativeFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses_adversarial import ebgan_discriminator_loss, pull_away_term, reconstruction_energy
@@ -42,9 +43,9 @@ class EBGAN(AdversarialModel):
         latent_dim: int = 100,
         generator: GeneratorFactory = DCGANGenerator,
         discriminator: EncoderFactory = AutoencoderDiscriminator,
-        code_dim: int = 64,
-        margin: float = 1.0,
-        pull_away_weight: float = 0.1,
+        code_dim: PositiveInt = 64,
+        margin: PositiveFloat = 1.0,
+        pull_away_weight: NonNegativeFloat = 0.1,
         n_critic: int = 1,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
@@ -54,8 +55,6 @@ class EBGAN(AdversarialModel):
             image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques,
             discriminator_out_features=code_dim,
         )
-        if margin <= 0:
-            raise ValueError(f"margin must be > 0, got {margin}")
         self.margin = margin
         self.pull_away_weight = pull_away_weight
 

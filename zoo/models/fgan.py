@@ -9,6 +9,7 @@ the domain of the conjugate f*; it ascends the bound while the generator descend
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument, named_choice
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses_adversarial import (
@@ -63,9 +64,11 @@ class FGAN(AdversarialModel):
         super().__init__(
             image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
         )
-        self.divergence = f_divergence(divergence)  # fails at construction on an unknown name
+        self.divergence = named_choice("divergence", f_divergence, divergence)
         if generator_objective not in ("non_saturating", "saddle"):
-            raise ValueError(f"unknown generator_objective {generator_objective!r}; choose non_saturating or saddle")
+            raise InvalidArgument(
+                f"unknown generator_objective {generator_objective!r}; choose non_saturating or saddle"
+            )
         self.generator_objective = generator_objective
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:

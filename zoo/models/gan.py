@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import LabelFloat, named_choice
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
 from zoo.losses import (
@@ -41,7 +42,7 @@ class GAN(AdversarialModel):
         discriminator: EncoderFactory = MLPDiscriminator,
         generator_objective: str = "non_saturating",
         n_critic: int = 1,
-        real_label: float = 1.0,
+        real_label: LabelFloat = 1.0,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         techniques: AdversarialTechniques | None = None,
@@ -49,7 +50,7 @@ class GAN(AdversarialModel):
         super().__init__(
             image_shape, latent_dim, generator, discriminator, n_critic, g_optimizer, d_optimizer, techniques
         )
-        gan_generator_loss(torch.zeros(1), generator_objective)  # fail at construction on an unknown name
+        named_choice("generator_objective", gan_generator_loss, torch.zeros(1), generator_objective)
         self.generator_objective = generator_objective
         self.real_label = real_label
 

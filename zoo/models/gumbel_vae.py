@@ -7,6 +7,9 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from typing import Annotated
+
+from zoo.arguments import InvalidArgument, PositiveInt, PositiveFloat, NonNegativeFloat, Range
 from zoo.core.base import LossTerms
 from zoo.core.variational import VariationalModel
 from zoo.losses_latent import categorical_kl_uniform, gumbel_softmax
@@ -50,24 +53,24 @@ class GumbelSoftmaxVAE(VariationalModel):
     def __init__(
         self,
         image_shape: tuple[int, int, int] = (1, 28, 28),
-        num_latents: int = 20,
-        categories: int = 10,
+        num_latents: PositiveInt = 20,
+        categories: Annotated[int, Range(low=2)] = 10,
         encoder: EncoderFactory = ConvEncoder,
         decoder: GeneratorFactory = ConvDecoder,
         likelihood: str = "bernoulli",
-        beta: float = 1.0,
-        decoder_std: float | None = None,
-        temperature: float = 1.0,
-        min_temperature: float = 0.5,
-        anneal_rate: float = 1e-4,
+        beta: NonNegativeFloat = 1.0,
+        decoder_std: PositiveFloat | None = None,
+        temperature: PositiveFloat = 1.0,
+        min_temperature: PositiveFloat = 0.5,
+        anneal_rate: NonNegativeFloat = 1e-4,
         hard: bool = False,
         optimizer: OptimizerCallable | None = None,
     ) -> None:
         super().__init__(
             image_shape, num_latents * categories, encoder, decoder, likelihood, beta, decoder_std, optimizer
         )
-        if categories < 2 or not 0 < min_temperature <= temperature:
-            raise ValueError("need categories >= 2 and 0 < min_temperature <= temperature")
+        if min_temperature > temperature:
+            raise InvalidArgument(f"min_temperature must be <= temperature, got {min_temperature} > {temperature}")
         self.num_latents = num_latents
         self.categories = categories
         self.initial_temperature = temperature

@@ -2,6 +2,7 @@
 
 from lightning.pytorch.cli import OptimizerCallable
 
+from zoo.arguments import PositiveFloat, NonNegativeFloat
 from zoo.core.variational import VariationalModel
 from zoo.nets import ConvDecoder, ConvEncoder, EncoderFactory, GeneratorFactory
 from zoo.registry import register
@@ -29,8 +30,8 @@ class VAE(VariationalModel):
         encoder: EncoderFactory = ConvEncoder,
         decoder: GeneratorFactory = ConvDecoder,
         likelihood: str = "bernoulli",
-        beta: float = 1.0,
-        decoder_std: float | None = None,
+        beta: NonNegativeFloat = 1.0,
+        decoder_std: PositiveFloat | None = None,
         optimizer: OptimizerCallable | None = None,
     ) -> None:
         super().__init__(image_shape, latent_dim, encoder, decoder, likelihood, beta, decoder_std, optimizer)

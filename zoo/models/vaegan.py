@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import NonNegativeFloat
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import (
     discriminator_accuracy,
@@ -54,7 +55,7 @@ class VAEGAN(GenerativeModel):
         encoder: EncoderFactory = ConvEncoder,
         decoder: GeneratorFactory = DCGANGenerator,
         discriminator: EncoderFactory = DCGANDiscriminator,
-        gamma: float = 0.01,
+        gamma: NonNegativeFloat = 0.01,
         e_optimizer: OptimizerCallable | None = None,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,

@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import NonNegativeFloat
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses import discriminator_accuracy, gan_discriminator_loss
 from zoo.losses_latent import pixel_mse
@@ -57,7 +58,7 @@ class VEEGAN(GenerativeModel):
         generator: GeneratorFactory = DCGANGenerator,
         reconstructor: EncoderFactory = ConvEncoder,
         discriminator: JointFactory = JointDiscriminator,
-        reconstruction_weight: float = 0.1,
+        reconstruction_weight: NonNegativeFloat = 0.1,
         adversarial_reconstructor: bool = True,
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,

@@ -4,6 +4,7 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument, NonNegativeFloat
 from zoo.core.autoencoding import AutoencodingModel, code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import LossTerms, Update
 from zoo.core.priors import PriorFactory, StandardGaussian
@@ -46,7 +47,7 @@ class WAE(AutoencodingModel):
         encoder: EncoderFactory = ConvEncoder,
         decoder: GeneratorFactory = ConvDecoder,
         divergence: str = "mmd",
-        penalty_weight: float = 10.0,
+        penalty_weight: NonNegativeFloat = 10.0,
         prior: PriorFactory = StandardGaussian,
         reconstruction: str = "squared",
         kernel_scales: tuple[float, ...] = WAE_SCALES,
@@ -56,7 +57,7 @@ class WAE(AutoencodingModel):
     ) -> None:
         super().__init__(image_shape, latent_dim, encoder, decoder, reconstruction)
         if divergence not in DIVERGENCES:
-            raise ValueError(f"unknown latent divergence {divergence!r}; choose one of {DIVERGENCES}")
+            raise InvalidArgument(f"unknown latent divergence {divergence!r}; choose one of {DIVERGENCES}")
         self.divergence = divergence
         self.penalty_weight = penalty_weight
         self.prior = prior(latent_dim)

@@ -7,11 +7,13 @@ Lipschitz constraint is kept: clipping every critic weight to [-c, c] after each
 """
 
 from dataclasses import replace
+from typing import Annotated
 
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
+from zoo.arguments import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms, Update
 from zoo.losses_adversarial import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
@@ -126,21 +128,15 @@ class WGAN(_WassersteinGame):
 
     def __init__(
         self,
-        clip: float = 0.01,
-        warmup_n_critic: int = 100,
-        warmup_generator_steps: int = 25,
-        boost_every: int = 500,
+        clip: PositiveFloat = 0.01,
+        warmup_n_critic: Annotated[
+            int, Range(low=1, hint="set warmup_n_critic = n_critic to train with a plain n_critic schedule")
+        ] = 100,
+        warmup_generator_steps: NonNegativeInt = 25,
+        boost_every: NonNegativeInt = 500,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        if clip <= 0:
-            raise ValueError(f"clip must be > 0, got {clip}")
-        if warmup_n_critic < 1 or warmup_generator_steps < 0 or boost_every < 0:
-            raise ValueError(
-                "warmup_n_critic must be >= 1 and warmup_generator_steps, boost_every >= 0; got "
-                f"{warmup_n_critic}, {warmup_generator_steps}, {boost_every} (set warmup_n_critic = n_critic to "
-                "train with a plain n_critic schedule)"
-            )
         self.clip = clip
         self.warmup = (warmup_n_critic, warmup_generator_steps, boost_every)
         clip_weights_(self.discriminator, clip)  # the critic starts inside the constraint set
@@ -178,7 +174,7 @@ class WGANGP(_WassersteinGame):
             and ``techniques``, as in the shared Wasserstein game.
     """
 
-    def __init__(self, discriminator: EncoderFactory = DCGANCritic, gp_weight: float = 10.0, **kwargs) -> None:
+    def __init__(self, discriminator: EncoderFactory = DCGANCritic, gp_weight: NonNegativeFloat = 10.0, **kwargs) -> None:
         super().__init__(discriminator=discriminator, **kwargs)
         self.gp_weight = gp_weight
 

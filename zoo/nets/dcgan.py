@@ -7,6 +7,8 @@ with the channel count halving at each doubling: ``base_channels · 2^(k-1) -> .
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
+
 
 def spatial_plan(image_shape: tuple[int, int, int], net: str) -> tuple[int, int]:
     """Return ``(s0, k)`` with ``H = W = s0 · 2^k``, or raise a ValueError that says how to fix the size."""
@@ -17,7 +19,7 @@ def spatial_plan(image_shape: tuple[int, int, int], net: str) -> tuple[int, int]
             size, doublings = size // 2, doublings + 1
         if size == seed and doublings >= 1 and height == width:
             return seed, doublings
-    raise ValueError(
+    raise InvalidArgument(
         f"{net} cannot handle {height}×{width} images: it needs square images of side 4·2^k or 7·2^k "
         "(e.g. 28, 32, 56, 64, 128). Set the data module's image_size to such a size, or use an MLP net."
     )
@@ -32,7 +34,7 @@ def _norm(kind: str, channels: int) -> nn.Module:
         return nn.GroupNorm(channels, channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; choose batch, layer, instance or none")
+    raise InvalidArgument(f"unknown norm {kind!r}; choose batch, layer, instance or none")
 
 
 def dcgan_init_(module: nn.Module) -> None:

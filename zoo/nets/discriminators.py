@@ -9,6 +9,7 @@
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
 from zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
@@ -94,7 +95,7 @@ class MinibatchDiscrimination(nn.Module):
         super().__init__()
         head = getattr(base, "head", None)
         if not (isinstance(head, nn.Linear) and callable(getattr(base, "features", None))):
-            raise ValueError(
+            raise InvalidArgument(
                 f"minibatch discrimination needs a discriminator with features() and a linear head; "
                 f"{type(base).__name__} has none (autoencoder discriminators score reconstructions instead)"
             )

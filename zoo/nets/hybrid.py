@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
 from zoo.nets.dcgan import DCGANDiscriminator
 from zoo.nets.mlp import MLP
 
@@ -30,7 +31,7 @@ def image_body(
     if kind == "mlp":
         mlp = MLP(math.prod(image_shape), 1, hidden, "leaky_relu")
         return nn.Sequential(nn.Flatten(), mlp.body), hidden[-1] if hidden else math.prod(image_shape)
-    raise ValueError(f"unknown image net {kind!r}; choose one of {IMAGE_NETS}")
+    raise InvalidArgument(f"unknown image net {kind!r}; choose one of {IMAGE_NETS}")
 
 
 class LatentDiscriminator(MLP):

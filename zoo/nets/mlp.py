@@ -6,11 +6,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument
+
 
 def _activation(name: str) -> nn.Module:
     activations = {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.2), "elu": nn.ELU(), "tanh": nn.Tanh()}
     if name not in activations:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(activations)}")
+        raise InvalidArgument(f"unknown activation {name!r}; choose one of {sorted(activations)}")
     return activations[name]
 
 
