@@ -151,6 +151,71 @@ def test_wasserstein_energy_is_the_optimal_critic_value(name):
         assert abs(slope - 1) < 0.1  # Lipschitz constant 1 (the penalty allows a little more)
 
 
+def _energy_distance_critic(x: torch.Tensor) -> torch.Tensor:
+    """Cramér's critic with h = identity and x'_g ~ N(0, 1) in closed form: ``E|x - Y| - |x|`` with
+    ``E|x - Y| = x(2Φ(x) - 1) + 2φ(x)``."""
+    x = x.double()
+    density = torch.exp(-x**2 / 2) / math.sqrt(2 * math.pi)
+    return x * (2 * torch.special.ndtr(x) - 1) + 2 * density - x.abs()
+
+
+def _cramer_toy(code_net: nn.Module):
+    """A 1-D Cramér GAN whose generator is the identity on z ~ N(0, 1), so p_g = N(0, 1), and whose code is
+    ``code_net``."""
+    model = zoo.create("cramergan", image_shape=(1, 1, 1), latent_dim=1, code_dim=1, generator=_linear,
+                       discriminator=lambda shape, out: nn.Sequential(nn.Flatten(), code_net))
+    model.generate = lambda z: z.view(-1, 1, 1, 1)
+    return model
+
+
+def test_cramer_energy_is_the_critic_of_algorithm_1_and_ddls_reaches_its_target():
+    """With h = identity the energy is known in closed form (above), and latent DDLS must sample
+    ``p_t(z) ∝ N(z; 0, 1)·e^{d(z)}``: narrower than N(0, 1), as d peaks at 0 (2φ(0) ≈ 0.80) and vanishes in the
+    tails. A sign error (e^{-d}) would widen it instead."""
+    model = _cramer_toy(nn.Identity())
+    x = torch.linspace(-3, 3, 13)
+    energy = model.energy(x.view(-1, 1, 1, 1), references=20_000).double()
+    torch.testing.assert_close(energy, _energy_distance_critic(x), atol=0.03, rtol=0)
+
+    grid = torch.linspace(-6, 6, 4001, dtype=torch.double)
+    target = torch.exp(-grid**2 / 2 + _energy_distance_critic(grid))
+    cdf = torch.cumsum(target, 0) / target.sum()
+    z = latent_langevin(torch.randn(4000, 1, generator=torch.Generator().manual_seed(0)),
+                        lambda z: model.energy(model.generate(z)), steps=1500, step_size=0.02,
+                        generator=torch.Generator().manual_seed(1)).flatten().double()
+    z, _ = z.sort()
+    model_cdf = torch.from_numpy(__import__("numpy").interp(z.numpy(), grid.numpy(), cdf.numpy()))
+    steps = torch.arange(1, len(z) + 1, dtype=torch.double) / len(z)
+    ks = max((steps - model_cdf).abs().max().item(), (steps - 1 / len(z) - model_cdf).abs().max().item())
+    critical = 1.95 / math.sqrt(len(z))  # alpha = 0.001
+    assert ks < critical, (ks, critical)
+    target_std = math.sqrt((grid**2 * target).sum() / target.sum())
+    assert target_std < 0.9 and abs(z.std().item() - target_std) < 0.05  # N(0, 1): 0.12 away
+    assert ks_distance_to_normal(z) > critical  # DDLS moved the samples away from p_g
+
+
+def test_cramer_critic_trained_with_its_own_loss_favours_the_data():
+    """p = N(1, 1), q = p_g = N(0, 1), a linear code h(x) = ax + b trained with the model's critic loss (surrogate
+    and gradient penalty): the energy is higher on data than on samples, peaks on the data side, and DDLS moves
+    the generator's samples towards the data."""
+    torch.manual_seed(0)
+    model = _cramer_toy(nn.Linear(1, 1))
+    optimizer = torch.optim.Adam(model.discriminator.parameters(), lr=0.02)
+    for _ in range(300):
+        real = torch.randn(512, 1, 1, 1) + 1
+        optimizer.zero_grad()
+        model.discriminator_loss(real, {"fake": torch.randn(512, 1, 1, 1), "fake2": torch.randn(512, 1, 1, 1)})[
+            "loss"].backward()
+        optimizer.step()
+    with torch.no_grad():
+        real, fake = torch.randn(4000, 1, 1, 1) + 1, torch.randn(4000, 1, 1, 1)
+        assert model.energy(real).mean() - model.energy(fake).mean() > 0.1
+        grid = torch.linspace(-2, 3, 51)
+        assert grid[model.energy(grid.view(-1, 1, 1, 1)).argmax()] > 0.4
+    z = latent_langevin(torch.randn(2000, 1), lambda z: model.energy(model.generate(z)), steps=500, step_size=0.02)
+    assert z.mean() > 0.2
+
+
 # --- DRS through the hook on a toy with a known target -------------------------------------------------------------
 
 

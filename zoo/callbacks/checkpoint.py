@@ -17,7 +17,6 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.utilities import rank_zero_info
 
 from zoo.core.checkpoint_io import remove_stale_temporaries
 from zoo.runs import OutputFolderError, check_writable
@@ -172,5 +171,5 @@ class ResumableCheckpoint(ModelCheckpoint):
             # Lightning's own auto-requeue: an HPC checkpoint in default_root_dir, then `scontrol requeue` (rank 0);
             # the requeued job resumes from it by itself.
             trainer._signal_connector._slurm_sigusr_handler_fn(signal_number, None)
-        rank_zero_info(f"checkpoint at the stop: {self.last_model_path}")
+        # the exception carries the path: the CLI prints it once, with the resume command
         raise TrainingInterrupted(signal_number, self.last_model_path, pl_module.iteration)
