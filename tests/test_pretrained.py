@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 import zoo
@@ -19,6 +20,8 @@ from zoo.pretrained import (PretrainedError, cache_dir, get, index_files, list_p
                             sha256_of)
 
 SHIPPED = "vae_fashion_mnist"
+SHIPPED_FILE_LIMIT = 2_000_000  # bytes per checkpoint inside the package; larger ones are hosted (url or hf)
+SHIPPED_TOTAL_LIMIT = 5_000_000  # all shipped checkpoints together: the package stays a small install
 
 
 @pytest.fixture(autouse=True)
@@ -157,6 +160,29 @@ def test_publish_with_optimizer_keeps_the_training_state_and_url_prefix_and_inde
     assert "Not measured" in (tmp_path / "rel" / "tiny_full.md").read_text()
 
 
+def test_publish_in_float16_halves_the_weights_loads_as_float32_and_says_so(trained, tmp_path, capsys):
+    main(["publish", "--ckpt", str(trained), "--name", "tiny_half", "--out", str(tmp_path), "--metrics", "none",
+          "--weights-dtype", "float16"])
+    full = torch.load(trained, weights_only=True)["state_dict"]
+    half = torch.load(tmp_path / "tiny_half.ckpt", weights_only=True)["state_dict"]
+    floating = [k for k, v in full.items() if v.is_floating_point()]
+    assert floating and all(half[k].dtype == torch.float16 for k in floating)
+    assert all(half[k].dtype == full[k].dtype for k in full if k not in floating)  # e.g. BN's batch counters
+    half_bytes = sum(v.numel() * v.element_size() for v in half.values())
+    assert half_bytes < 0.55 * sum(v.numel() * v.element_size() for v in full.values())
+    model = zoo.load(tmp_path / "tiny_half.ckpt")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    difference = (model.sample(16, seed=3) - zoo.load(trained).sample(16, seed=3)).abs().max().item()
+    assert 0 < difference < 0.02
+    entry = json.loads((tmp_path / "tiny_half.entry.json").read_text())["tiny_half"]
+    assert entry["training"]["weights_dtype"] == "float16" and entry["training"]["largest_sample_difference"] > 0
+    assert "weights stored as float16" in (tmp_path / "tiny_half.md").read_text()
+    with pytest.raises(SystemExit) as error:
+        main(["publish", "--ckpt", str(trained), "--name", "x", "--out", str(tmp_path / "x"), "--metrics", "none",
+              "--weights-dtype", "float16", "--with-optimizer"])
+    assert error.value.code == 2 and "not both" in capsys.readouterr().err
+
+
 # --- pull ----------------------------------------------------------------------------------------------------------
 
 
@@ -261,7 +287,7 @@ SHIPPED_NAMES = sorted(name for name, entry in read_index(index_files()[0]).item
 @pytest.mark.parametrize("name", SHIPPED_NAMES)
 def test_shipped_checkpoint_loads_by_name_and_samples_without_network(name, isolated_cache, tmp_path, capsys):
     entry = get(name)
-    assert entry.file and entry.size < 2_000_000 and entry.metrics.get("extractor")
+    assert entry.file and entry.size < SHIPPED_FILE_LIMIT and entry.metrics.get("extractor")
     path = pull(name)
     assert path == entry.shipped_path and sha256_of(path) == entry.sha256
     model = zoo.load(name)
@@ -279,11 +305,12 @@ def test_shipped_checkpoint_loads_by_name_and_samples_without_network(name, isol
 def test_every_registered_entry_is_valid():
     names = [entry.name for entry in list_pretrained()]
     assert SHIPPED in names
+    assert sum(entry.size for entry in list_pretrained() if entry.file) < SHIPPED_TOTAL_LIMIT
     for entry in list_pretrained():
         assert len(entry.sha256) == 64 and entry.license and entry.config.get("model")
         assert zoo.get_model(entry.model).class_path == entry.class_path
         if entry.file:
-            assert entry.shipped_path.stat().st_size == entry.size < 2_000_000
+            assert entry.shipped_path.stat().st_size == entry.size < SHIPPED_FILE_LIMIT
             assert (entry.shipped_path.parent / entry.card).is_file()
 
 
@@ -310,15 +337,31 @@ def test_shipped_entries_are_named_after_the_config_they_were_trained_with(name)
     assert entry.config_file == f"{name}.yaml" and (REPO / "configs" / entry.config_file).is_file()
 
 
-def test_dcgan_loads_under_the_name_a_user_guesses_and_the_list_shows_config_size_metrics(capsys):
-    guessed, canonical = zoo.load("dcgan_fashion_mnist"), zoo.load("dcgan_small_fashion_mnist")
-    assert torch.equal(guessed.sample(4, seed=0), canonical.sample(4, seed=0))
-    assert get("dcgan_fashion_mnist").name == "dcgan_small_fashion_mnist"
+def test_dcgan_loads_under_its_config_name_and_the_list_shows_config_size_metrics(capsys):
+    """``zoo.load("dcgan_fashion_mnist")`` is the DCGAN of ``dcgan_fashion_mnist.yaml`` (64 base channels), not the
+    small one of ``dcgan_small_fashion_mnist.yaml`` (32)."""
+    full, small = zoo.load("dcgan_fashion_mnist"), zoo.load("dcgan_small_fashion_mnist")
+    assert get("dcgan_fashion_mnist").config_file == "dcgan_fashion_mnist.yaml"
+    widths = [next(m for m in model.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)).out_channels
+              for model in (full, small)]
+    assert widths[0] == 2 * widths[1]
+    assert full.sample(4, seed=0).shape == (4, 1, 28, 28)
     main(["pull", "--list"])
     listing = capsys.readouterr().out
-    for text in ("dcgan_small_fashion_mnist (dcgan_fashion_mnist)", "dcgan_small_fashion_mnist.yaml",
-                 "vae_fashion_mnist.yaml", "1.5 MB", "fid "):
+    for text in ("dcgan_fashion_mnist.yaml", "dcgan_small_fashion_mnist.yaml", "vae_fashion_mnist.yaml", "1.5 MB",
+                 "fid "):
         assert text in listing, text
+
+
+def test_an_alias_answers_like_the_name_and_is_listed(tmp_path, monkeypatch, capsys):
+    entry = at_url(get(SHIPPED).to_dict(), get(SHIPPED).shipped_path.as_uri(), aliases=["our_vae"])
+    extra = tmp_path / "index.json"
+    extra.write_text(json.dumps({"checkpoints": {"team_vae": entry}}))
+    monkeypatch.setenv("ZOO_PRETRAINED_INDEX", str(extra))
+    assert get("our_vae").name == "team_vae"
+    assert torch.equal(zoo.load("our_vae").sample(2, seed=0), zoo.load(SHIPPED).sample(2, seed=0))
+    main(["pull", "--list"])
+    assert "team_vae (our_vae)" in capsys.readouterr().out
 
 
 def test_an_alias_that_names_two_checkpoints_is_refused(tmp_path, monkeypatch):
@@ -328,3 +371,22 @@ def test_an_alias_that_names_two_checkpoints_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_PRETRAINED_INDEX", str(extra))
     with pytest.raises(PretrainedError, match="alias 'vae_fashion_mnist' of 'other'"):
         get("other")
+
+
+def test_published_run_configs_hold_no_output_location_of_the_publisher():
+    """``zoo publish`` drops the publisher's run folders (default_root_dir, logger save_dir/version, checkpoint
+    dirpath), so ``zoo fit --config <name>.config.yaml`` writes a new run under ``runs/``; everything else stays."""
+    from zoo.commands.publish import portable_run_config
+
+    text = ("# lightning.pytorch==2.6.6\nseed_everything: 3\ntrainer:\n  default_root_dir: /scratch/me/run\n"
+            "  logger:\n  - class_path: zoo.loggers.CSVRunLogger\n    init_args: {save_dir: /scratch/me, name: x, "
+            "version: 4}\n  max_epochs: 7\ncheckpoint: {dirpath: /scratch/me/ckpts, every_minutes: 5.0}\n")
+    portable = portable_run_config(text)
+    assert portable.startswith("# lightning.pytorch==2.6.6\n") and "/scratch" not in portable
+    config = yaml.safe_load(portable)
+    assert config["trainer"]["logger"][0]["init_args"] == {"name": "x"} and config["trainer"]["max_epochs"] == 7
+    assert config["trainer"]["default_root_dir"] is None and config["checkpoint"] == {"dirpath": None,
+                                                                                     "every_minutes": 5.0}
+    assert config["seed_everything"] == 3
+    for path in (REPO / "zoo" / "pretrained").glob("*.config.yaml"):
+        assert portable_run_config(path.read_text()) == path.read_text(), f"{path.name}: run zoo publish again"

@@ -3,8 +3,8 @@
 Each entry of the index describes one model trained on one dataset: where the checkpoint lives, its sha256 and
 size, the config it was trained with, the metrics measured on it and its licence. An entry is named after the
 config it was trained with (``<config name without .yaml>``), so ``zoo.load(<config name>)`` is the rule to guess
-by; ``aliases`` lists other names it answers to, e.g. ``<model>_<dataset>`` where no checkpoint of that config is
-published (``dcgan_fashion_mnist`` is the DCGAN trained with ``dcgan_small_fashion_mnist.yaml``).
+by (``dcgan_fashion_mnist`` is the DCGAN trained with ``dcgan_fashion_mnist.yaml``); ``aliases`` lists other
+names an entry answers to, e.g. a team's own short names in an index of ``$ZOO_PRETRAINED_INDEX``.
 
 A checkpoint lives in one of:
 
