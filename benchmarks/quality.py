@@ -175,9 +175,9 @@ def report(rows: dict[str, dict], args) -> str:
         f"{'; '.join(settings)}. FID, KID, IS, precision and recall use the Fashion-MNIST classifier shipped with "
         f"zoo (`fmnist-classifier`, 128-d features), {args.n} samples against {args.n} test images. NLL: IWAE bound "
         f"with k = {args.nll_k} on {args.nll_images} test images. Diversity: 1 - mean MS-SSIM of 2000 random pairs "
-        "(3 scales, 5-px window), read against the two reference rows; – where a column does not apply to the model. Rows "
-        "may come from separate runs of this script: the same net's it/s, and so its iterations in the budget, "
-        "varied by up to a quarter between runs on this shared machine (e.g. vae vs vae_latent20). These "
+        "(3 scales, 5-px window), read against the two reference rows; – where a column does not apply to the "
+        "model. Rows may come from separate runs of this script: the same net's it/s, and so its iterations in the "
+        "budget, varied by up to a quarter between runs on this shared machine (e.g. vae vs vae_latent20). These "
         "budgets are minutes, not the papers' days: compare models with each other, not with published numbers.",
         "",
         "| model | iterations | it/s | FID | KID | IS | precision | recall | diversity | classes | recon MSE | -ELBO "

@@ -22,7 +22,7 @@ from zoo.arguments import AT_LEAST_1, SEED, CommandParser, number
 from zoo.runs import check_writable
 
 HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out DIR [--metrics ...] [--n 2000]"
-STORED_DTYPES = {"float32": None, "float16": "float16", "bfloat16": "bfloat16"}
+STORED_DTYPES = ("float32", "float16", "bfloat16")
 HALF_PRECISION_TOLERANCE = 0.02  # largest pixel difference (in [0, 1]) of samples from rounded weights
 TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
 
@@ -37,7 +37,7 @@ def parser() -> CommandParser:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--with-optimizer", action="store_true",
                         help="keep the optimiser states, loops, callbacks and random state (resumable, larger)")
-    parser.add_argument("--weights-dtype", default="float32", choices=sorted(STORED_DTYPES),
+    parser.add_argument("--weights-dtype", default="float32", choices=STORED_DTYPES,
                         help="store floating-point weights in this type (float16 halves the file; they load back "
                              "as float32, and the metrics are measured on the stored weights)")
     parser.add_argument("--metrics", default="fid,kid,is,pr",
@@ -79,18 +79,18 @@ def publish(args: argparse.Namespace) -> dict:
     check_writable(out, "Nothing was published. Fix: give --out a folder you can write to.")
     source = read_checkpoint(args.ckpt)
     slim_path = out / f"{args.name}.ckpt"
-    weights_dtype = getattr(args, "weights_dtype", "float32")
-    torch.save(slim_checkpoint(source, args.with_optimizer, weights_dtype), slim_path)
+    rounded = args.weights_dtype != "float32"
+    torch.save(slim_checkpoint(source, args.with_optimizer, args.weights_dtype), slim_path)
 
     original, slim = load(args.ckpt), load(slim_path)
     expected, got = original.sample(64, seed=args.seed), slim.sample(64, seed=args.seed)
     difference = (expected - got).abs().max().item()
-    if difference > (0 if weights_dtype == "float32" else HALF_PRECISION_TOLERANCE):
+    if difference > (HALF_PRECISION_TOLERANCE if rounded else 0):
         slim_path.unlink()
         raise CheckpointError(
             f"{slim_path} does not sample what {args.ckpt} does (largest pixel difference {difference:.3g}); nothing "
-            "was published. " + ("This is a bug in zoo publish: please report it." if weights_dtype == "float32"
-                                  else f"The model is too sensitive to {weights_dtype} weights: publish as float32."))
+            "was published. " + (f"The model is too sensitive to {args.weights_dtype} weights: publish as float32."
+                                  if rounded else "This is a bug in zoo publish: please report it."))
     save_image(got, out / f"{args.name}.png", nrow=8, padding=2, pad_value=1.0)
 
     zoo_state = source.get("zoo", {})
@@ -124,8 +124,8 @@ def publish(args: argparse.Namespace) -> dict:
             "iterations": zoo_state.get("iteration"),
             "optimizer_steps": source.get("global_step"),
             "with_optimizer": bool(args.with_optimizer),
-            "weights_dtype": weights_dtype,
-            **({"largest_sample_difference": round(difference, 6)} if weights_dtype != "float32" else {}),
+            "weights_dtype": args.weights_dtype,
+            **({"largest_sample_difference": round(difference, 6)} if rounded else {}),
         },
         "metrics": metrics,
         "card": f"{args.name}.md",
@@ -151,9 +151,13 @@ def slim_checkpoint(checkpoint: dict, with_optimizer: bool = False, weights_dtyp
         return dict(checkpoint)
     slim = {key: checkpoint[key] for key in ("state_dict", "hyper_parameters", "datamodule_hyper_parameters",
                                              "pytorch-lightning_version") if key in checkpoint}
-    stored = getattr(torch, STORED_DTYPES[weights_dtype]) if STORED_DTYPES[weights_dtype] else None
-    slim["state_dict"] = {k: v.detach().to(stored if stored and v.is_floating_point() else v.dtype).clone()
-                          .contiguous() for k, v in checkpoint["state_dict"].items()}
+    stored = getattr(torch, weights_dtype)
+
+    def kept(tensor):  # float32 keeps every tensor as trained
+        rounded = weights_dtype != "float32" and tensor.is_floating_point()
+        return tensor.detach().to(stored if rounded else tensor.dtype).clone().contiguous()
+
+    slim["state_dict"] = {k: kept(v) for k, v in checkpoint["state_dict"].items()}
     slim["hyper_parameters"] = dict(checkpoint.get("hyper_parameters") or {})
     if "datamodule_hyper_parameters" in slim:
         slim["datamodule_hyper_parameters"] = dict(slim["datamodule_hyper_parameters"])
