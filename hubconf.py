@@ -6,7 +6,8 @@
 >>> images = model.sample(16)  # (16, C, H, W) in [0, 1]
 
 Keyword arguments are those of ``zoo.create`` (YAML-style: nets as ``{"class_path": ..., "init_args": ...}``).
-``pretrained`` is a name from ``zoo pull --list`` (or True: the model's only published checkpoint); the
+``pretrained`` is a name from ``zoo pull --list`` (or True: ``<model>_fashion_mnist``, the checkpoint of the model's
+default Fashion-MNIST config, or else the model's only published checkpoint); the
 architecture then comes from the checkpoint, so no other keyword arguments may be given.
 """
 
@@ -37,6 +38,8 @@ def _entry_point(model_name: str, paper: str):
 
 def _default_checkpoint(model_name: str) -> str:
     names = [e.name for e in _pretrained.list_pretrained() if e.model == model_name]
+    if f"{model_name}_fashion_mnist" in names:  # the default config's checkpoint beside variants (vae_latent2_...)
+        return f"{model_name}_fashion_mnist"
     if len(names) != 1:
         raise ValueError(f"pretrained=True needs exactly one published {model_name!r} checkpoint; there are "
                          f"{names or 'none'}. Pass its name, e.g. pretrained='{model_name}_fashion_mnist'.")

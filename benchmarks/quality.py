@@ -26,6 +26,13 @@ Sampling, by FID on ``--sampler-n`` images each.
     python benchmarks/quality.py --models vae,wae_gan --minutes 1 # update two rows
     python benchmarks/quality.py --checkpoints runs/quality       # score existing <name>.ckpt files
     python benchmarks/quality.py --report-only                    # new reference values, table from results.json
+    python benchmarks/quality.py --published                      # score the published checkpoints (see below)
+
+``--published`` scores every published Fashion-MNIST checkpoint of the registry (``zoo.load(<name>)``: the stored
+float16 weights, through the same :func:`zoo.metrics.quality.evaluate` as ``zoo evaluate``) and writes the table of
+the trained zoo at the top of the report, with each run's iterations, wall time, precision and convergence verdict
+from its registry entry. Rows are kept in ``docs/zoo_results.json`` by the checkpoint's sha256, so a rerun scores
+only checkpoints published since (``--force`` scores all again).
 """
 
 import argparse
@@ -50,7 +57,8 @@ from zoo.sampling.rejection import drs_for_model
 
 REPO = Path(__file__).resolve().parent.parent
 SUFFIX = "_fashion_mnist.yaml"
-REFERENCE = "_reference"  # results.json key of the test set's diversity values, not a model
+REFERENCE = "_reference"
+PUBLISHED_STORE = "zoo_results.json"  # rows of the published checkpoints, beside the report  # results.json key of the test set's diversity values, not a model
 
 
 def _fashion_mnist():
@@ -104,15 +112,16 @@ def sampler_comparison(model, test: torch.Tensor, n: int) -> dict[str, float]:
     return {"plain": fid(plain), "drs": fid(drs), "drs_acceptance": sampler.acceptance_rate, "ddls": fid(ddls)}
 
 
-def score(name: str, checkpoint: Path, seconds: float | None, args, classifier) -> dict:
+def score(name: str, checkpoint: Path, seconds: float | None, args, classifier, grid: bool = True) -> dict:
     model, data = zoo.load(checkpoint), load_datamodule(checkpoint)
     metrics = ("fid", "kid", "is", "pr", "diversity", "nll")
     row = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
     test, _ = real_images(data, "test", args.recon_images)
     row.update(autoencoding_scores(model, test))
     row.update(name=name, seconds=seconds, classes=classes_covered(generated_images(model, 2000) * 2 - 1, classifier))
-    save_image(model.sample(64, seed=0), Path(args.report).parent / "results" / f"{name}.png", nrow=8, padding=2,
-               pad_value=1.0)
+    if grid:
+        save_image(model.sample(64, seed=0), Path(args.report).parent / "results" / f"{name}.png", nrow=8,
+                   padding=2, pad_value=1.0)
     if name == "dcgan":
         row["samplers"] = sampler_comparison(model, real_images(data, "test", args.sampler_n)[0], args.sampler_n)
     return row
@@ -130,10 +139,15 @@ def main() -> None:
     parser.add_argument("--recon-images", type=int, default=2000)
     parser.add_argument("--sampler-n", type=int, default=2000, help="images per sampler in the DRS/DDLS comparison")
     parser.add_argument("--report", default=str(REPO / "docs" / "results.md"))
+    parser.add_argument("--published", action="store_true",
+                        help="score the published Fashion-MNIST checkpoints instead of training (the trained zoo)")
+    parser.add_argument("--force", action="store_true", help="with --published: score every checkpoint again")
     parser.add_argument("--report-only", action="store_true",
                         help="train and score nothing: recompute the test set's reference values and rewrite the "
                              "report from the stored rows")
     args = parser.parse_args()
+    if args.published:
+        return score_published(args)
 
     names = [] if args.report_only else args.models.split(",") if args.models else sorted(
         c.removesuffix(SUFFIX) for c in shipped_configs() if c.endswith(SUFFIX))
@@ -162,14 +176,87 @@ def main() -> None:
     print(f"wrote {args.report}")
 
 
+def score_published(args) -> None:
+    """Score the published Fashion-MNIST checkpoints not yet scored (by sha256) and rewrite the report."""
+    from zoo.pretrained import list_pretrained, pull
+
+    store = Path(args.report).parent / PUBLISHED_STORE
+    rows = json.loads(store.read_text()) if store.exists() else {}
+    classifier = load_classifier("fashion_mnist")
+    entries = [e for e in list_pretrained() if e.dataset == "Fashion-MNIST"]
+    rows = {k: v for k, v in rows.items() if k in {e.name for e in entries}}  # withdrawn entries leave the table
+    for entry in entries:
+        if not args.force and rows.get(entry.name, {}).get("sha256") == entry.sha256:
+            continue
+        torch.manual_seed(0)
+        row = score(entry.name, pull(entry.name), None, args, classifier, grid=False)
+        rows[entry.name] = {**row, "sha256": entry.sha256}
+        print(json.dumps(rows[entry.name]), flush=True)
+        store.write_text(json.dumps(rows, indent=1, sort_keys=True))
+    store.write_text(json.dumps(rows, indent=1, sort_keys=True))
+    two_minute = Path(args.report).with_suffix(".json")
+    Path(args.report).write_text(report(json.loads(two_minute.read_text()) if two_minute.exists() else {}, args))
+    print(f"wrote {args.report}")
+
+
+def published_report(args) -> list[str]:
+    """The trained zoo's table: one row per published checkpoint, scored by :func:`score_published`."""
+    from zoo.metrics.convergence import RULE
+    from zoo.pretrained import get
+
+    store = Path(args.report).parent / PUBLISHED_STORE
+    rows = json.loads(store.read_text()) if store.exists() else {}
+    if not rows:
+        return []
+    tag = "[fmnist-classifier]"
+    n = next(iter(rows.values())).get("n_generated")
+    lines = [
+        "# The trained zoo on Fashion-MNIST",
+        "",
+        "Every published checkpoint (`zoo pull --list`; `zoo.load(\"<name>\")`), each trained with its own "
+        "`configs/<name>.yaml` on 2 CPU cores, scored on its stored float16 weights by `python benchmarks/quality.py "
+        f"--published` (the code of `zoo evaluate`): FID, KID, IS, precision and recall of {n} samples against {n} "
+        "test images in the features of the shipped classifier (`fmnist-classifier`), diversity (1 - mean MS-SSIM) "
+        "read against the test set's, classes = how many of the 10 classes get at least 2 % of the samples. "
+        f"Converged: zoo's rule, {RULE} (the tail's improvement in brackets). Wall time: `trainer.fit`, including "
+        "the quality curve's evaluations; iterations are training batches.",
+        "",
+        "| model | samples | iterations | wall time | precision | converged | FID | KID | IS | precision | recall "
+        "| diversity | classes | recon MSE | -ELBO | NLL |",
+        "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in sorted(rows):
+        r, entry = rows[name], get(name)
+        training, trainer = entry.training, entry.config.get("trainer", {})
+        curve = training.get("convergence")
+        converged = "–" if not curve else (
+            ("yes" if curve["converged"] else "**no**")
+            + ("" if curve["tail_improvement"] is None else f" ({curve['tail_improvement']:.1%})"))
+        wall = f"{training['wall_seconds'] / 60:.0f} min" if training.get("wall_seconds") else "–"
+
+        def num(key, digits=2, prefix=""):
+            value = r.get(key)
+            return "–" if value is None else f"{prefix}{value:.{digits}f}"
+
+        lines.append(
+            f"| [{name}](../zoo/pretrained/{name}.md) | <img src=\"../zoo/pretrained/{name}.png\" width=\"96\"> | "
+            f"{training.get('iterations') or '–'} | {wall} | {trainer.get('precision', '–')} | {converged} | "
+            f"{num('fid' + tag)} | {num('kid' + tag, 3)} | {num('is' + tag)} | {num('precision' + tag, 3)} | "
+            f"{num('recall' + tag, 3)} | {num('diversity', 3)} ({num('diversity[test]', 3)}) | "
+            f"{r.get('classes', '–')} | {num('recon_mse', 4)} | "
+            f"{num('nelbo_nats', 1, '~' if r.get('model') == 'AVB' else '')} | {num('nll_nats', 1)} |"
+        )
+    return lines + ["", "# Equal small budget: every config for 2 minutes", ""]
+
+
 def report(rows: dict[str, dict], args) -> str:
     tag = "[fmnist-classifier]"
     reference = rows.get(REFERENCE, {})
     rows = {k: v for k, v in rows.items() if k != REFERENCE}
     settings = sorted({r.get("setting", "") for r in rows.values()})
+    trained_zoo = published_report(args)
     lines = [
-        "# Results on Fashion-MNIST",
-        "",
+        *(trained_zoo or ["# Results on Fashion-MNIST", ""]),
         "Written by `python benchmarks/quality.py` (see its docstring for how each column is made). Each row is one "
         "`configs/<name>_fashion_mnist.yaml` trained from scratch, seed 0, for a short CPU budget: "
         f"{'; '.join(settings)}. FID, KID, IS, precision and recall use the Fashion-MNIST classifier shipped with "

@@ -322,7 +322,7 @@ def test_torch_hub_local_builds_models_and_loads_published_weights():
     assert isinstance(model, zoo.get_model("dcgan").cls) and model.latent_dim == 16
     pretrained = torch.hub.load(str(REPO), "vae", source="local", pretrained=SHIPPED)
     assert torch.equal(pretrained.sample(4, seed=0), zoo.load(SHIPPED).sample(4, seed=0))
-    default = torch.hub.load(str(REPO), "vae", source="local", pretrained=True)  # the only published VAE
+    default = torch.hub.load(str(REPO), "vae", source="local", pretrained=True)  # vae_fashion_mnist, the default
     assert torch.equal(default.sample(4, seed=0), zoo.load(SHIPPED).sample(4, seed=0))
     with pytest.raises(ValueError, match="holds a 'vae' model"):
         torch.hub.load(str(REPO), "dcgan", source="local", pretrained=SHIPPED)

@@ -50,8 +50,14 @@ def parser() -> CommandParser:
     parser.add_argument("--url-prefix", default=None, help="where NAME.ckpt will be hosted (http(s):// or file://)")
     parser.add_argument("--config", default=None,
                         help="the config file it was trained with (e.g. vae_fashion_mnist.yaml)")
+    parser.add_argument("--curve", action="append", default=None, metavar="METRICS_CSV",
+                        help="the run's metrics.csv, once per leg of a resumed run, in order (default: the one "
+                             "beside the checkpoint's config.yaml); its FID curve gives the convergence verdict")
     parser.add_argument("--license", default="MIT", help="licence of the weights (default MIT, zoo's own)")
     parser.add_argument("--description", default="", help="one line for the card and the registry")
+    parser.add_argument("--note", default="",
+                        help="a paragraph for the card's Notes section, e.g. 'Mode coverage: ...' for a model that "
+                             "covers fewer than 8 classes, with what was tried")
     parser.add_argument("--index", default=None, help="also add (or replace) the entry in this index.json")
     return parser
 
@@ -62,6 +68,9 @@ def run(argv: list[str]) -> None:
     if args.weights_dtype != "float32" and args.with_optimizer:
         command.error("--weights-dtype rounds the weights, so the release could not resume training exactly: "
                       "give --with-optimizer or --weights-dtype, not both.")
+    for log in args.curve or ():
+        if not Path(log).is_file():
+            command.error(f"--curve {log}: no such file. Give the metrics.csv of each version folder of the run.")
     publish(args)
 
 
@@ -71,6 +80,7 @@ def publish(args: argparse.Namespace) -> dict:
     from torchvision.utils import save_image
 
     from zoo.checkpoint import CheckpointError, load, read_checkpoint
+    from zoo.metrics.convergence import logs_convergence
     from zoo.pretrained import Pretrained, sha256_of
 
     if not args.name.replace("_", "").replace("-", "").isalnum():
@@ -102,6 +112,8 @@ def publish(args: argparse.Namespace) -> dict:
     run_config = _run_config(Path(args.ckpt))
     if run_config is not None:
         (out / f"{args.name}.config.yaml").write_text(portable_run_config(run_config.read_text()))
+    logs = args.curve or ([run_config.parent / "metrics.csv"] if run_config is not None else [])
+    convergence = logs_convergence([log for log in logs if Path(log).is_file()]) if logs else None
     metrics = _metrics(slim, slim_path, args)
     entry = {
         "model": model_entry.name if model_entry else class_path.rsplit(".", 1)[-1].lower(),
@@ -126,9 +138,12 @@ def publish(args: argparse.Namespace) -> dict:
             "with_optimizer": bool(args.with_optimizer),
             "weights_dtype": args.weights_dtype,
             **({"largest_sample_difference": round(difference, 6)} if rounded else {}),
+            **({"wall_seconds": round(zoo_state["train_seconds"])} if zoo_state.get("train_seconds") else {}),
+            **({"convergence": convergence.summary()} if convergence is not None else {}),
         },
         "metrics": metrics,
         "card": f"{args.name}.md",
+        **({"note": args.note} if args.note else {}),
     }
     Pretrained.from_dict(args.name, entry)  # the entry must be one the registry accepts
     (out / f"{args.name}.entry.json").write_text(json.dumps({args.name: entry}, indent=2) + "\n")
@@ -194,6 +209,7 @@ def model_card(name: str, entry: dict) -> str:
         + (f"; weights stored as {training['weights_dtype']} (loaded as float32; samples within "
            f"{training['largest_sample_difference']:.3g} of the float32 weights' per pixel; metrics measured on the "
            "stored weights)" if training.get("weights_dtype", "float32") != "float32" else ""),
+        *_training_lines(training),
         f"- **Licence**: {entry['license']}",
         "",
         "## Use",
@@ -232,9 +248,29 @@ def model_card(name: str, entry: dict) -> str:
 
     recipe = yaml.safe_dump({"model": config["model"], "data": config["data"]}, sort_keys=False,
                             default_flow_style=None, width=110)
+    if entry.get("note"):
+        lines += ["", "## Notes", "", entry["note"]]
     lines += ["", "## Config", "", "The model and data sections of the config it was trained with (resolved):", "",
               "```yaml", recipe.rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def _training_lines(training: dict) -> list[str]:
+    """The card's wall-time and convergence lines, where the run recorded them."""
+    lines = []
+    if training.get("wall_seconds"):
+        lines.append(f"- **Wall time**: {training['wall_seconds'] / 60:.1f} min of training")
+    curve = training.get("convergence")
+    if curve:
+        verdict = "converged" if curve["converged"] else "**not converged**"
+        gain = curve["tail_improvement"]
+        change = ("too few points to judge" if gain is None else "the last fifth did not improve on the best FID"
+                  if gain <= 0 else f"the last fifth improved the best FID by {gain:.1%}")
+        lines.append(f"- **Convergence**: {verdict} ({change}; zoo's rule: {curve['rule']}). Training curve "
+                     f"`{curve['metric']}`: {curve['first']['fid']:.2f} at iteration {curve['first']['iteration']}, "
+                     f"best {curve['best']['fid']:.2f} at {curve['best']['iteration']}, last {curve['last']['fid']:.2f} "
+                     f"at {curve['last']['iteration']} ({curve['points']} points)")
+    return lines
 
 
 def _inline(mapping: dict) -> str:

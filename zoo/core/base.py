@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -115,6 +116,8 @@ class GenerativeModel(L.LightningModule):
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
         self.iteration = 0  # training batches seen: the x-axis of logs and image grids
+        self.train_seconds = 0.0  # wall time of training so far, over every resumed run (for model cards)
+        self._train_clock: float | None = None  # perf_counter() when this run's training started
         self._rng_to_restore: dict | None = None
         self._stepping = ""  # the player whose optimiser is stepping (for the gradient-norm log)
         self._log_this_batch = True  # whether this batch's terms and gradient norms are logged
@@ -314,6 +317,7 @@ class GenerativeModel(L.LightningModule):
         checkpoint["zoo"] = {
             "class_path": _class_path(self),
             "iteration": self.iteration,
+            "train_seconds": self.train_seconds + self._seconds_this_run(),
             "rng": capture_rng_state(),
         }
         if self._trainer is not None and self.trainer.world_size > 1:
@@ -350,13 +354,18 @@ class GenerativeModel(L.LightningModule):
         check_resumable(self, checkpoint)
         state = checkpoint.get("zoo", {})
         self.iteration = state.get("iteration", 0)
+        self.train_seconds = state.get("train_seconds", 0.0)
         self._rng_to_restore = state.get("rng")
         per_rank = state.get("rng_per_rank")
         trainer = self._trainer
         if per_rank and trainer is not None and len(per_rank) == trainer.world_size:
             self._rng_to_restore = {**per_rank[trainer.global_rank], "per_rank": True}
 
+    def _seconds_this_run(self) -> float:
+        return time.perf_counter() - self._train_clock if self._train_clock is not None else 0.0
+
     def on_train_start(self) -> None:
+        self._train_clock = time.perf_counter()
         own_stream = False
         if self._rng_to_restore is not None:  # resuming: continue the random streams where the checkpoint left them
             own_stream = self._rng_to_restore.get("per_rank", False)

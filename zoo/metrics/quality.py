@@ -10,12 +10,13 @@ import math
 import torch
 from torch import Tensor
 
+from zoo.metrics.classifier import classes_covered
 from zoo.metrics.diversity import diversity_score, reference_diversity
-from zoo.metrics.features import Extractor, extract, get_extractor, inception_unavailable, three_channels
+from zoo.metrics.features import ClassifierFeatures, Extractor, extract, get_extractor, inception_unavailable, three_channels
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, supports_nll
 from zoo.metrics.precision_recall import precision_recall
 
-METRICS = ("fid", "kid", "is", "pr", "diversity", "nll")
+METRICS = ("fid", "kid", "is", "pr", "diversity", "classes", "nll")
 
 LOCAL = {"sync_on_compute": False}
 """torchmetrics syncs a metric's state over every DDP rank in ``compute()``, a collective the other ranks never join
@@ -102,7 +103,18 @@ class QualityEvaluator:
             results[f"precision{tag}"], results[f"recall{tag}"] = precision_recall(self.real_features(), fake_features)
         if "diversity" in metrics:  # pixel-space MS-SSIM: no extractor, so no tag
             results["diversity"] = diversity_score(fake)
+        if "classes" in metrics:
+            results[f"classes{tag}"] = self.classes_covered(fake)
         return results
+
+    def classes_covered(self, images: Tensor, min_fraction: float = 0.02) -> int:
+        """Mode coverage: how many classes receive at least ``min_fraction`` of the images by the extractor's
+        classifier (Fashion-MNIST: 10 when no class is lost). Only a classifier extractor has classes to count."""
+        logits = self.extractor.logits
+        if not isinstance(logits, ClassifierFeatures):
+            raise ValueError(f"the classes metric counts a classifier's classes; extractor {self.name} is none. Fix: "
+                             "use --extractor fmnist-classifier (or classifier:PATH), or leave classes out.")
+        return classes_covered(images * 2 - 1, logits.classifier, min_fraction)
 
     def inception_score(self, images: Tensor) -> tuple[float, float]:
         from torchmetrics.image.inception import InceptionScore

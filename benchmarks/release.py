@@ -1,0 +1,130 @@
+"""Train a shipped config with its own settings until it has converged, and publish it into the package.
+
+One config at a time (run two of these side by side with ``OMP_NUM_THREADS=1`` on a 2-core machine)::
+
+    python benchmarks/release.py --configs vae_latent2_fashion_mnist,wae_gan_fashion_mnist
+    python benchmarks/release.py --configs vae_fashion_mnist --publish-only   # the finished runs under --root
+
+For each ``configs/<name>.yaml``:
+
+1. ``zoo fit --config <name>.yaml --trainer.default_root_dir <root>``, exactly as a user runs it;
+2. the run's own FID curve (every ``metrics.csv`` of the run) is judged by :mod:`zoo.metrics.convergence`: the last
+   fifth of the iterations must have improved the best FID by less than 5 %. If it has not, the config's
+   ``trainer.max_epochs`` is doubled (with a header line saying why) and the run continues from its last checkpoint
+   (``--ckpt_path last``: the same training as a fresh run of the longer config, resumed bit for bit), at most
+   ``--extensions`` times;
+3. ``zoo publish`` writes the float16 checkpoint, card, sample grid and run config into ``zoo/pretrained`` and adds
+   the entry (wall time and convergence verdict included) to ``zoo/pretrained/index.json``. A run that has still
+   not converged is published only with ``--publish-unconverged`` (its card then says so).
+"""
+
+import argparse
+import fcntl
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from zoo.metrics.convergence import logs_convergence
+
+REPO = Path(__file__).resolve().parent.parent
+PRETRAINED = REPO / "zoo" / "pretrained"
+CONFIGS = REPO / "configs"
+EXTENDED = "# max_epochs"  # the header line of a config whose run was extended
+
+
+def versions(root: Path, name: str) -> list[Path]:
+    """The version folders of ``name``'s runs under ``root``, oldest first."""
+    return sorted((root / name).glob("version_*"), key=lambda p: int(p.name.split("_")[-1]))
+
+
+def logs(root: Path, name: str) -> list[Path]:
+    return [v / "metrics.csv" for v in versions(root, name) if (v / "metrics.csv").is_file()]
+
+
+def fit(name: str, root: Path, resume: bool = False) -> None:
+    command = ["zoo", "fit", "--config", f"{name}.yaml", f"--trainer.default_root_dir={root}",
+               "--trainer.enable_progress_bar=false", *(["--ckpt_path", "last"] if resume else [])]
+    subprocess.run(command, check=True, env={**os.environ, "WANDB_MODE": "offline"})
+
+
+def extend(name: str, improvement: float | None) -> int:
+    """Double ``trainer.max_epochs`` of ``configs/<name>.yaml`` and say why in its header; returns the new value."""
+    path = CONFIGS / f"{name}.yaml"
+    text = path.read_text()
+    epochs = int(re.search(r"^  max_epochs: (\d+)$", text, re.M).group(1))
+    why = ("too few points to judge" if improvement is None
+           else f"the last fifth still improved the best FID by {improvement:.1%}")
+    lines = [line for line in text.splitlines() if not line.startswith(EXTENDED)]
+    at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    lines.insert(at, f"{EXTENDED} {2 * epochs}: at {epochs} epochs zoo's convergence rule was not met ({why}).")
+    text = "\n".join(lines) + "\n"
+    path.write_text(re.sub(r"^  max_epochs: \d+$", f"  max_epochs: {2 * epochs}", text, count=1, flags=re.M))
+    return 2 * epochs
+
+
+def publish(name: str, root: Path, description: str) -> None:
+    run = versions(root, name)[-1]
+    command = ["zoo", "publish", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--name", name,
+               "--out", str(PRETRAINED), "--index", str(PRETRAINED / "index.json"), "--config", f"{name}.yaml",
+               "--weights-dtype", "float16", "--metrics", "fid,kid,is,pr,diversity,classes", "--n", "2000",
+               "--description", description, *[f"--curve={log}" for log in logs(root, name)]]
+    with open(PRETRAINED / ".publish.lock", "w") as lock:  # releases run side by side share index.json
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(command, check=True)
+    (PRETRAINED / f"{name}.entry.json").unlink(missing_ok=True)  # the index holds it
+
+
+def describe(name: str, root: Path) -> str:
+    import yaml
+
+    config = yaml.safe_load((versions(root, name)[-1] / "config.yaml").read_text())
+    trainer = config.get("trainer") or {}
+    model = config["model"]["class_path"].rsplit(".", 1)[-1]
+    length = (f"{trainer['max_epochs']} epochs" if trainer.get("max_epochs", -1) not in (None, -1)
+              else f"max_steps {trainer.get('max_steps')}")
+    threads = torch.get_num_threads()
+    return (f"The {model} of {name}.yaml: zoo fit --config {name}.yaml, {length} on {threads} CPU "
+            f"thread{'s' if threads > 1 else ''} (precision {trainer.get('precision')}); weights stored as float16.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", required=True, help="comma-separated config names (without .yaml)")
+    parser.add_argument("--root", default="runs/zoo", help="where the training runs go")
+    parser.add_argument("--extensions", type=int, default=2, help="how often a run may be doubled in length")
+    parser.add_argument("--publish-only", action="store_true", help="publish the runs under --root, train none")
+    parser.add_argument("--resume", action="store_true",
+                        help="judge the runs already under --root and continue them while needed, instead of "
+                             "starting anew")
+    parser.add_argument("--publish-unconverged", action="store_true",
+                        help="publish a run whose curve has not converged (its card says so)")
+    args = parser.parse_args()
+    root = Path(args.root)
+    failed = []
+    for name in args.configs.split(","):
+        if not args.publish_only:
+            if not args.resume:
+                fit(name, root)
+            for _ in range(args.extensions):
+                verdict = logs_convergence(logs(root, name))
+                if verdict is not None and verdict.converged:
+                    break
+                epochs = extend(name, verdict.improvement if verdict else None)
+                print(f"{name}: not converged, continuing to {epochs} epochs", flush=True)
+                fit(name, root, resume=True)
+        verdict = logs_convergence(logs(root, name))
+        print(f"{name}: " + (str(verdict.summary()) if verdict else "no FID curve logged"), flush=True)
+        if (verdict is None or not verdict.converged) and not args.publish_unconverged:
+            failed.append(name)
+            continue
+        publish(name, root, describe(name, root))
+    if failed:
+        sys.exit(f"not converged (not published): {', '.join(failed)}; train longer, or --publish-unconverged")
+
+
+if __name__ == "__main__":
+    main()
