@@ -3,7 +3,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 CONFIG ?= configs/vae_fashion_mnist.yaml
 
-.PHONY: install install-dev data demo test test-all benchmark clean
+.PHONY: install install-dev data demo test test-all benchmark results clean
 
 # torch and torchvision first, pinned to the pair whose wheels match (a range could pull a different CUDA build).
 install:
@@ -34,6 +34,10 @@ test-all: data install-dev
 
 benchmark: data install
 	$(PYTHON) benchmarks/overhead.py
+
+# The trained zoo's table in docs/results.md: every published Fashion-MNIST checkpoint scored on its stored weights.
+results: data install
+	$(PYTHON) benchmarks/quality.py --published
 
 clean:
 	rm -rf runs data .pytest_cache

@@ -4,13 +4,14 @@ One config at a time (run two of these side by side with ``OMP_NUM_THREADS=1`` o
 
     python benchmarks/release.py --configs vae_latent2_fashion_mnist,wae_gan_fashion_mnist
     python benchmarks/release.py --configs vae_fashion_mnist --publish-only   # the finished runs under --root
+    python benchmarks/release.py --refresh-cards   # rewrite the shipped cards from their index entries
 
 For each ``configs/<name>.yaml``:
 
 1. ``zoo fit --config <name>.yaml --trainer.default_root_dir <root>``, exactly as a user runs it;
 2. the run's own FID curve (every ``metrics.csv`` of the run) is judged by :mod:`zoo.metrics.convergence`: the last
    fifth of the iterations must have improved the best FID by less than 5 %. If it has not, the config's
-   ``trainer.max_epochs`` is doubled (with a header line saying why) and the run continues from its last checkpoint
+   ``trainer.max_epochs`` grows by half (with a header line saying why) and the run continues from its last checkpoint
    (``--ckpt_path last``: the same training as a fresh run of the longer config, resumed bit for bit), at most
    ``--extensions`` times;
 3. ``zoo publish`` writes the float16 checkpoint, card, sample grid and run config into ``zoo/pretrained`` and adds
@@ -20,6 +21,7 @@ For each ``configs/<name>.yaml``:
 
 import argparse
 import fcntl
+import math
 import os
 import re
 import subprocess
@@ -52,7 +54,8 @@ def fit(name: str, root: Path, resume: bool = False) -> None:
 
 
 def extend(name: str, improvement: float | None) -> int:
-    """Double ``trainer.max_epochs`` of ``configs/<name>.yaml`` and say why in its header; returns the new value."""
+    """Lengthen ``trainer.max_epochs`` of ``configs/<name>.yaml`` by half and say why in its header; returns the new
+    value."""
     path = CONFIGS / f"{name}.yaml"
     text = path.read_text()
     epochs = int(re.search(r"^  max_epochs: (\d+)$", text, re.M).group(1))
@@ -60,10 +63,11 @@ def extend(name: str, improvement: float | None) -> int:
            else f"the last fifth still improved the best FID by {improvement:.1%}")
     lines = [line for line in text.splitlines() if not line.startswith(EXTENDED)]
     at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
-    lines.insert(at, f"{EXTENDED} {2 * epochs}: at {epochs} epochs zoo's convergence rule was not met ({why}).")
+    longer = math.ceil(epochs * 1.5)
+    lines.insert(at, f"{EXTENDED} {longer}: at {epochs} epochs zoo's convergence rule was not met ({why}).")
     text = "\n".join(lines) + "\n"
-    path.write_text(re.sub(r"^  max_epochs: \d+$", f"  max_epochs: {2 * epochs}", text, count=1, flags=re.M))
-    return 2 * epochs
+    path.write_text(re.sub(r"^  max_epochs: \d+$", f"  max_epochs: {longer}", text, count=1, flags=re.M))
+    return longer
 
 
 def publish(name: str, root: Path, description: str) -> None:
@@ -91,11 +95,23 @@ def describe(name: str, root: Path) -> str:
             f"thread{'s' if threads > 1 else ''} (precision {trainer.get('precision')}); weights stored as float16.")
 
 
+def refresh_cards() -> None:
+    import json
+
+    from zoo.commands.publish import model_card
+
+    for name, entry in json.loads((PRETRAINED / "index.json").read_text())["checkpoints"].items():
+        if entry.get("file") and entry.get("card"):
+            (PRETRAINED / entry["card"]).write_text(model_card(name, entry))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", required=True, help="comma-separated config names (without .yaml)")
+    parser.add_argument("--configs", default="", help="comma-separated config names (without .yaml)")
+    parser.add_argument("--refresh-cards", action="store_true",
+                        help="rewrite every shipped card from its index entry (after editing a description or note)")
     parser.add_argument("--root", default="runs/zoo", help="where the training runs go")
-    parser.add_argument("--extensions", type=int, default=2, help="how often a run may be doubled in length")
+    parser.add_argument("--extensions", type=int, default=3, help="how often a run may be lengthened by half")
     parser.add_argument("--publish-only", action="store_true", help="publish the runs under --root, train none")
     parser.add_argument("--resume", action="store_true",
                         help="judge the runs already under --root and continue them while needed, instead of "
@@ -103,6 +119,8 @@ def main() -> None:
     parser.add_argument("--publish-unconverged", action="store_true",
                         help="publish a run whose curve has not converged (its card says so)")
     args = parser.parse_args()
+    if args.refresh_cards:
+        return refresh_cards()
     root = Path(args.root)
     failed = []
     for name in args.configs.split(","):
