@@ -70,7 +70,8 @@ def publish(args: argparse.Namespace) -> dict:
     import torch
     from torchvision.utils import save_image
 
-    from zoo.checkpoint import CheckpointError, load, read_checkpoint
+    from zoo.checkpoint import load, read_checkpoint
+    from zoo.checkpoint_errors import CheckpointError
     from zoo.pretrained import Pretrained, sha256_of
 
     if not args.name.replace("_", "").replace("-", "").isalnum():
