@@ -80,7 +80,7 @@ def test_the_cycle_finder_finds_a_lazy_circle():
 @pytest.mark.parametrize("order", [
     ("zoo.checkpoint", "zoo.pretrained"),
     ("zoo.pretrained", "zoo.checkpoint"),
-    ("zoo.pretrained.index", "zoo.locate", "zoo.checkpoint"),
+    ("zoo.pretrained.hub", "zoo.locate", "zoo.checkpoint"),
     ("zoo.locate", "zoo.pretrained.download", "zoo.errors"),
 ])
 def test_modules_import_in_any_order_in_a_fresh_interpreter(order):

@@ -9,15 +9,15 @@ names an entry answers to, e.g. a team's own short names in an index of ``$ZOO_P
 A checkpoint lives in one of:
 
 - ``file``: a path relative to the index's folder (shipped inside this package, nothing to download);
-- ``url``: an ``http(s)://`` or ``file://`` URL;
+- ``url``: an ``http(s)://`` or ``file://`` URL, downloaded into ``<torch.hub.get_dir()>/zoo/``
+  (``$TORCH_HOME/hub/zoo``, by default ``~/.cache/torch/hub/zoo``);
 - ``hf``: ``{"repo": "owner/name", "filename": "x.ckpt", "revision": "main"}``, a file of a Hugging Face Hub model
-  repository, fetched from its plain ``resolve`` URL.
-
-Downloads go to ``<torch.hub.get_dir()>/zoo/`` (``$TORCH_HOME/hub/zoo``, by default ``~/.cache/torch/hub/zoo``).
+  repository, fetched by ``huggingface_hub`` into its cache (``$HF_HUB_CACHE``; ``HF_ENDPOINT``,
+  ``HF_HUB_OFFLINE`` and tokens as the library reads them). ``zoo publish --hf-repo`` writes such releases.
 
 Every copy is checked against the index's size and sha256 before use. The modules: :mod:`.index` (entries, names,
-aliases), :mod:`.verify` (size and sha256), :mod:`.download` (pulling into the cache); :mod:`zoo.locate` turns a
-name or a path into a checkpoint file for :mod:`zoo.checkpoint`.
+aliases), :mod:`.verify` (size and sha256), :mod:`.download` (pulling; ``url`` entries), :mod:`.hub` (``hf``
+entries); :mod:`zoo.locate` turns a name or a path into a checkpoint file for :mod:`zoo.checkpoint`.
 
 >>> import zoo
 >>> model = zoo.load("vae_fashion_mnist")   # a registered name: pulled (if needed), verified, loaded

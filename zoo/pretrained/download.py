@@ -1,8 +1,9 @@
 """Pulling: the local path of a verified copy of a published checkpoint, fetched if needed.
 
-A shipped entry (``file``) is verified in place. A ``url`` or ``hf`` entry is downloaded (through ``torch.hub``)
-into ``<torch.hub.get_dir()>/zoo/`` and moved there only after its size and sha256 were checked. A cached copy is
-re-hashed on every use: a good one is a cache hit (no network), one that changed on disk is fetched again.
+A shipped entry (``file``) is verified in place. A ``url`` entry is downloaded (through ``torch.hub``) into
+``<torch.hub.get_dir()>/zoo/`` and moved there only after its size and sha256 were checked; an ``hf`` entry is
+fetched by ``huggingface_hub`` into its own cache (:mod:`zoo.pretrained.hub`). A cached copy is re-hashed on every
+use: a good one is a cache hit (no network), one that changed on disk is fetched again.
 """
 
 import os
@@ -12,12 +13,13 @@ import uuid
 from pathlib import Path
 
 from zoo.checkpoint_errors import PretrainedError
+from zoo.pretrained import hub
 from zoo.pretrained.index import Pretrained, get
 from zoo.pretrained.verify import is_intact, verify
 
 
 def cache_dir() -> Path:
-    """The download cache: ``<torch.hub.get_dir()>/zoo`` (honours ``$TORCH_HOME`` and
+    """The download cache of ``url`` entries: ``<torch.hub.get_dir()>/zoo`` (honours ``$TORCH_HOME`` and
     ``$XDG_CACHE_HOME``)."""
     import torch.hub
 
@@ -25,7 +27,7 @@ def cache_dir() -> Path:
 
 
 def cache_path(entry: Pretrained) -> Path:
-    """Where the downloaded copy of an entry lives: ``<cache_dir()>/<name>-<sha256[:12]>.ckpt``."""
+    """Where the downloaded copy of a ``url`` entry lives: ``<cache_dir()>/<name>-<sha256[:12]>.ckpt``."""
     return cache_dir() / f"{entry.name}-{entry.sha256[:12]}.ckpt"
 
 
@@ -39,18 +41,17 @@ def pull(name: str | Pretrained, force: bool = False, progress: bool = True) -> 
             raise PretrainedError(f"{entry.name}: the shipped file {path} is missing; reinstall zoo (pip install .).")
         verify(entry, path, f"the shipped file {path}", "reinstall zoo (pip install -e .) to restore it")
         return path
-    cached = cache_path(entry)
-    if cached.is_file() and not force:
+    cached = hub.cached(entry) if entry.hf else cache_path(entry)
+    if cached is not None and cached.is_file() and not force:
         if is_intact(entry, cached):
             return cached
         _say(f"zoo: {cached} does not match its sha256 (changed on disk); downloading {entry.name} again")
         force = True
-    _say(f"zoo: downloading {entry.name} ({entry.size / 1e6:.1f} MB) from {entry.source_url}")
-    return _download(entry, progress)
+    return hub.fetch(entry, force, progress) if entry.hf else _download(entry, progress)
 
 
 def _download(entry: Pretrained, progress: bool) -> Path:
-    """Fetch an entry into the cache: into a temporary file beside it, checked, then moved into place.
+    """Fetch a ``url`` entry into the cache: into a temporary file beside it, checked, then moved into place.
 
     ``torch.hub.download_url_to_file`` does the transfer (with a progress bar) into its own ``.partial`` file and
     moves it to our staging name; we then check the size (a connection that closes early is not an error to
@@ -66,6 +67,7 @@ def _download(entry: Pretrained, progress: bool) -> Path:
         raise PretrainedError(f"{entry.name}: cannot create the cache folder {target.parent} ({error}); "
                               "set $TORCH_HOME to a writable folder.") from error
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.download")
+    _say(f"zoo: downloading {entry.name} ({entry.size / 1e6:.1f} MB) from {url}")
     try:
         try:
             torch.hub.download_url_to_file(url, str(staging), hash_prefix=None, progress=progress)

@@ -7,16 +7,16 @@ every look-up, so a changed variable applies at once.
 
 import json
 import os
-import urllib.parse
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+from huggingface_hub import hf_hub_url
 
 from zoo.checkpoint_errors import PretrainedError
 
 INDEX_FILE = "index.json"
 INDEX_ENV = "ZOO_PRETRAINED_INDEX"
-HF_ENDPOINT = "https://huggingface.co"
 FORMAT = 1
 
 
@@ -81,9 +81,7 @@ class Pretrained:
     def source_url(self) -> str | None:
         """The URL to download from (``url``, or the Hub's resolve URL of ``hf``); None for a shipped file."""
         if self.hf:
-            endpoint = os.environ.get("HF_ENDPOINT", HF_ENDPOINT).rstrip("/")
-            revision = urllib.parse.quote(self.revision, safe="")
-            return f"{endpoint}/{self.hf['repo']}/resolve/{revision}/{self.hf['filename']}"
+            return hf_hub_url(self.hf["repo"], self.hf["filename"], revision=self.revision)
         return self.url
 
     @property
