@@ -28,7 +28,7 @@ def _entry_point(model_name: str, paper: str):
         if entry.model != model_name:
             raise ValueError(f"{name!r} holds a {entry.model!r} model, not {model_name!r}; "
                              f"use torch.hub.load(..., {entry.model!r}, pretrained={name!r})")
-        return _pretrained.load_pretrained(name, map_location=map_location, progress=progress)
+        return _zoo.load(_pretrained.pull(name, progress=progress), map_location=map_location)
 
     build.__name__ = build.__qualname__ = model_name
     build.__doc__ = (f"{paper}\n\nBuild a zoo `{model_name}` from `zoo.create` keyword arguments, or load the "

@@ -1,21 +1,28 @@
 """Published checkpoints: publish -> serve -> pull (verified, cached) -> load, failures that leave nothing behind,
-the checkpoint shipped inside the package, and torch.hub entry points."""
+the Hugging Face Hub as a home (a fake Hub on 127.0.0.1), the checkpoint shipped inside the package, and torch.hub
+entry points."""
 
+import contextlib
+import hashlib
 import http.server
+import io
 import json
 import socket
 import threading
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from huggingface_hub import constants as hf_constants
 from PIL import Image
 
 import zoo
 from tests.conftest import REPO, tiny_trainer
 from zoo.cli import main
+from zoo.commands.publish import hub_metadata
 from zoo.pretrained import (PretrainedError, cache_dir, get, index_files, list_pretrained, pull, read_index,
                             sha256_of)
 
@@ -26,9 +33,15 @@ SHIPPED_TOTAL_LIMIT = 5_000_000  # all shipped checkpoints together: the package
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
-    """Every test gets an empty download cache (through $TORCH_HOME) and no extra index."""
+    """Every test gets empty download caches (zoo's through $TORCH_HOME, huggingface_hub's through $HF_HUB_CACHE),
+    is online, and has no extra index. huggingface_hub reads its variables when imported, so its constants are set
+    too."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     monkeypatch.delenv("ZOO_PRETRAINED_INDEX", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     return tmp_path / "torch-home" / "hub" / "zoo"
 
 
@@ -56,6 +69,16 @@ def published(trained, tmp_path_factory) -> tuple[Path, dict]:
     main(["publish", "--ckpt", str(trained), "--name", "tiny_vae", "--out", str(out), "--metrics", "fid,kid,pr",
           "--n", "32", "--extractor", "fmnist-classifier", "--description", "a test release"])
     return out, json.loads((out / "tiny_vae.entry.json").read_text())["tiny_vae"]
+
+
+@pytest.fixture(scope="module")
+def published_hf(trained, tmp_path_factory) -> tuple[Path, dict, str]:
+    """``zoo publish --hf-repo`` of the tiny VAE (FID on 32 images): the release folder, its entry, the printout."""
+    out = tmp_path_factory.mktemp("release-hf")
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        main(["publish", "--ckpt", str(trained), "--name", "tiny_vae", "--out", str(out), "--metrics", "fid",
+              "--n", "32", "--extractor", "fmnist-classifier", "--hf-repo", "someone/tiny-vae"])
+    return out, json.loads((out / "tiny_vae.entry.json").read_text())["tiny_vae"], printed.getvalue()
 
 
 def register(tmp_path: Path, monkeypatch, name: str, entry: dict) -> None:
@@ -276,6 +299,251 @@ def test_hf_entries_resolve_to_the_hub_url():
     with pytest.raises(PretrainedError, match="exactly one of file, url, hf"):
         zoo.pretrained.Pretrained.from_dict("y", {"model": "vae", "dataset": "d", "sha256": "0", "size": 1,
                                                   "license": "MIT", "file": "a.ckpt", "url": "http://x/a.ckpt"})
+
+
+# --- the Hugging Face Hub (huggingface_hub against a fake Hub on 127.0.0.1) -----------------------------------------
+
+COMMIT = "0123456789abcdef" * 2 + "01234567"  # 40 hex digits, as the Hub's commit ids
+REPO_ID = "someone/tiny-vae"
+
+
+class FakeHub:
+    """The Hub's resolve route (``HEAD`` / ``GET /{repo}/resolve/{revision}/{filename}``) on 127.0.0.1, serving
+    folders as model repositories and answering as the Hub does: ``X-Repo-Commit``, ``ETag`` (a file's sha256, as
+    for the Hub's large files) and ``Content-Length`` for a file; a 404 with ``X-Error-Code`` RepoNotFound,
+    RevisionNotFound or EntryNotFound otherwise. ``requests`` records ``(method, path)`` of each request."""
+
+    def __init__(self):
+        self.repos: dict[str, dict[str, tuple[str, Path]]] = {}  # repo -> revision -> (commit, folder)
+        self.requests: list[tuple[str, str]] = []
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = 10  # a stuck client cannot hold a server thread longer
+
+            def do_HEAD(self):
+                self.answer(body=False)
+
+            def do_GET(self):
+                self.answer(body=True)
+
+            def answer(self, body: bool) -> None:
+                hub.requests.append((self.command, self.path))
+                parts = [urllib.parse.unquote(p) for p in self.path.split("?")[0].lstrip("/").split("/")]
+                repo, revisions = "/".join(parts[:2]), hub.repos.get("/".join(parts[:2]), {})
+                if len(parts) < 5 or parts[2] != "resolve" or not revisions:
+                    return self.fail("RepoNotFound", f"Repository {repo} not found")
+                if parts[3] not in revisions:
+                    return self.fail("RevisionNotFound", f"Invalid rev id: {parts[3]}")
+                commit, folder = revisions[parts[3]]
+                path = folder / "/".join(parts[4:])
+                if not path.is_file():
+                    return self.fail("EntryNotFound", f"{path.name} does not exist", commit)
+                data = path.read_bytes()
+                self.send_response(200)
+                self.send_header("X-Repo-Commit", commit)
+                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+
+            def fail(self, code: str, message: str, commit: str | None = None) -> None:
+                self.send_response(404)
+                self.send_header("X-Error-Code", code)
+                self.send_header("X-Error-Message", message)
+                if commit:
+                    self.send_header("X-Repo-Commit", commit)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def add(self, repo: str, folder: Path, revision: str = "main", commit: str = COMMIT) -> None:
+        self.repos.setdefault(repo, {})[revision] = (commit, folder)
+
+    def gets(self) -> list[str]:
+        return [path for method, path in self.requests if method == "GET"]
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """A running :class:`FakeHub` that huggingface_hub uses as its endpoint ($HF_ENDPOINT and the constants it read
+    from it at import), without telemetry (which would also ask the endpoint for its agent list); stopped at
+    teardown."""
+    fake = FakeHub()
+    monkeypatch.setenv("HF_ENDPOINT", fake.url)
+    monkeypatch.setattr(hf_constants, "ENDPOINT", fake.url)
+    monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        f"{fake.url}/{{repo_id}}/resolve/{{revision}}/{{filename}}")
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    yield fake
+    fake.stop()
+
+
+def go_offline(monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+
+
+def on_hub(entry: dict, repo: str = REPO_ID, **changes) -> dict:
+    """``entry`` (a ``file`` one) hosted as ``tiny_vae.ckpt`` of a Hub repository; ``changes`` replace fields of
+    ``hf`` (repo, filename, revision) or of the entry (sha256)."""
+    hf = {"repo": repo, "filename": "tiny_vae.ckpt", "revision": "main"}
+    hf.update({k: v for k, v in changes.items() if k in hf})
+    moved = {k: v for k, v in entry.items() if k != "file"}
+    return {**moved, "hf": hf, **{k: v for k, v in changes.items() if k not in hf}}
+
+
+def hub_files(tmp_path: Path) -> list[Path]:
+    """The files (blobs) huggingface_hub's cache holds, markers of missing files and refs aside."""
+    return [p for p in (tmp_path / "hf-cache").rglob("blobs/*") if p.is_file()]
+
+
+def test_hf_pull_by_name_fetches_verifies_and_then_hits_the_cache(published, hub, tmp_path, monkeypatch):
+    out, entry = published
+    hub.add(REPO_ID, out)
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry))
+    path = pull("tiny_vae", progress=False)
+    assert path.is_relative_to(tmp_path / "hf-cache") and f"snapshots/{COMMIT}/tiny_vae.ckpt" in path.as_posix()
+    assert sha256_of(path) == entry["sha256"] and path.stat().st_size == entry["size"]
+    assert hub.gets() == [f"/{REPO_ID}/resolve/main/tiny_vae.ckpt"]
+    seen = len(hub.requests)
+
+    assert pull("tiny_vae", progress=False) == path and len(hub.requests) == seen  # a cache hit asks nothing
+    model = zoo.load("tiny_vae")
+    assert len(hub.requests) == seen
+    assert model.sample(4, seed=1).shape == (4, 1, 28, 28)
+    assert torch.equal(model.sample(4, seed=1), zoo.load(out / "tiny_vae.ckpt").sample(4, seed=1))
+
+
+def test_hf_cached_bytes_changed_on_disk_are_fetched_again(published, hub, tmp_path, monkeypatch):
+    out, entry = published
+    hub.add(REPO_ID, out)
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry))
+    path = pull("tiny_vae", progress=False)
+    path.write_bytes(b"bit rot")  # through the snapshot link, into the library's cached blob
+    assert sha256_of(path) != entry["sha256"]
+    assert pull("tiny_vae", progress=False) == path and len(hub.gets()) == 2
+    assert sha256_of(path) == entry["sha256"] and hub_files(tmp_path) == [path.resolve()]
+
+
+def test_hf_offline_is_served_from_the_cache_and_says_what_is_missing(published, hub, tmp_path, monkeypatch):
+    out, entry = published
+    hub.add(REPO_ID, out)
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry))
+    path = pull("tiny_vae", progress=False)
+    hub.stop()
+    go_offline(monkeypatch)
+    assert pull("tiny_vae", progress=False) == path
+    assert zoo.load("tiny_vae").sample(2, seed=0).shape == (2, 1, 28, 28)
+
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry, filename="other.ckpt"))  # never pulled
+    with pytest.raises(PretrainedError, match="HF_HUB_OFFLINE is set .* holds no intact copy") as error:
+        pull("tiny_vae", progress=False)
+    assert "other.ckpt" in str(error.value) and "unset HF_HUB_OFFLINE" in str(error.value)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"filename": "gone.ckpt"}, f"{REPO_ID} has no file gone.ckpt at revision 'main'"),
+    ({"repo": "someone/missing"}, "the Hub has no repository someone/missing"),
+    ({"revision": "v9"}, f"{REPO_ID} has no revision 'v9'"),
+])
+def test_hf_missing_file_repo_or_revision_is_one_clear_line(published, hub, tmp_path, monkeypatch, capsys, change,
+                                                            expected):
+    out, entry = published
+    hub.add(REPO_ID, out)
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry, **change))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pull", "tiny_vae", "--quiet"])
+    err = capsys.readouterr().err
+    cause, fix = err[err.index("zoo: error: "):].splitlines()[:2]
+    assert exit_info.value.code == 1 and cause.startswith("zoo: error: tiny_vae: ") and expected in cause
+    assert hub.url in cause and fix.startswith("fix: ")
+    assert hub.gets() == [] and hub_files(tmp_path) == []
+
+
+def test_hf_hash_mismatch_is_refused_and_never_served(published, hub, tmp_path, monkeypatch):
+    out, entry = published
+    hub.add(REPO_ID, out)
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry, sha256="0" * 64))
+    with pytest.raises(PretrainedError, match="hash mismatch") as error:
+        pull("tiny_vae", progress=False)
+    assert entry["sha256"] in str(error.value) and hub.url in str(error.value)
+    hub.stop()
+    go_offline(monkeypatch)  # what the library cached is not taken for the published file later
+    with pytest.raises(PretrainedError, match="holds no intact copy"):
+        zoo.load("tiny_vae")
+
+
+def test_hf_pinned_revision_is_the_one_fetched(published, hub, tmp_path, monkeypatch):
+    out, entry = published
+    other = tmp_path / "main"
+    other.mkdir()
+    (other / "tiny_vae.ckpt").write_bytes(b"a later upload, not the published file")
+    hub.add(REPO_ID, other, "main", "f" * 40)
+    hub.add(REPO_ID, out, "v1.0", COMMIT)
+    register(tmp_path, monkeypatch, "tiny_vae", on_hub(entry, revision="v1.0"))
+    path = pull("tiny_vae", progress=False)
+    assert sha256_of(path) == entry["sha256"] and COMMIT in path.as_posix()
+    assert {path for _, path in hub.requests} == {f"/{REPO_ID}/resolve/v1.0/tiny_vae.ckpt"}
+
+
+def test_publish_for_the_hub_writes_a_repository_folder_with_a_model_card(published_hf, capsys):
+    out, entry, printed = published_hf
+    folder = out / "tiny_vae-hf"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.yaml", "tiny_vae.ckpt", "tiny_vae.png"]
+    assert entry["hf"] == {"repo": REPO_ID, "filename": "tiny_vae.ckpt", "revision": "main"} and "file" not in entry
+    assert sha256_of(folder / "tiny_vae.ckpt") == entry["sha256"]
+    assert f"hf upload {REPO_ID} {folder} ." in printed
+    assert yaml.safe_load((folder / "config.yaml").read_text())["model"]["init_args"]["latent_dim"] == 4
+
+    empty, front, card = (folder / "README.md").read_text().split("---\n", 2)
+    metadata = yaml.safe_load(front)
+    assert empty == "" and card.lstrip().startswith("# tiny_vae") and "![64 samples, seed 0](tiny_vae.png)" in card
+    assert metadata["library_name"] == "zoo" and metadata["license"] == "mit"
+    assert metadata["pipeline_tag"] == "unconditional-image-generation" and {"zoo", "vae"} <= set(metadata["tags"])
+    assert "datasets" not in metadata  # synthetic bars are no dataset of the Hub
+    (result,) = metadata["model-index"][0]["results"]
+    assert metadata["metrics"] == ["fid"] and result["metrics"] == [
+        {"type": "fid", "value": entry["metrics"]["fid[fmnist-classifier]"], "name": "fid[fmnist-classifier]"}]
+    assert f"`tiny_vae.ckpt` of `{REPO_ID}`" in card
+
+    for wrong in (["--hf-repo", "no-owner"], ["--hf-repo", REPO_ID, "--url-prefix", "https://example.org/"]):
+        with pytest.raises(SystemExit) as error:
+            main(["publish", "--ckpt", "x.ckpt", "--name", "x", "--out", str(out), *wrong])
+        assert error.value.code == 2
+    assert "OWNER/REPO" in capsys.readouterr().err
+
+
+def test_hub_metadata_names_the_dataset_and_the_metrics_of_a_shipped_release():
+    metadata = yaml.safe_load(hub_metadata(SHIPPED, get(SHIPPED).to_dict()))
+    assert metadata["datasets"] == ["zalando-datasets/fashion_mnist"]
+    (result,) = metadata["model-index"][0]["results"]
+    assert result["dataset"] == {"name": "Fashion-MNIST", "type": "zalando-datasets/fashion_mnist", "split": "test"}
+    scores = {m["type"]: m["value"] for m in result["metrics"]}
+    assert scores == {"fid": 11.296998, "kid": 0.218302, "is": 3.105228, "precision": 0.332, "recall": 0.145}
+
+
+def test_publish_serve_on_the_hub_pull_and_load_round_trip(published_hf, hub, tmp_path, monkeypatch):
+    out, entry, _ = published_hf
+    hub.add(REPO_ID, out / "tiny_vae-hf")
+    register(tmp_path, monkeypatch, "tiny_vae", entry)  # the entry exactly as zoo publish wrote it
+    model = zoo.load("tiny_vae")
+    assert hub.gets() == [f"/{REPO_ID}/resolve/main/tiny_vae.ckpt"]
+    assert torch.equal(model.sample(8, seed=2), zoo.load(out / "tiny_vae.ckpt").sample(8, seed=2))
 
 
 # --- the shipped checkpoint ----------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 >>> images = model.sample(64)  # (64, C, H, W) in [0, 1]
 """
 
-from zoo.checkpoint import CheckpointError, create, load
+from zoo.checkpoint import create, load
+from zoo.checkpoint_errors import CheckpointError
 from zoo.core.base import GenerativeModel, NonFiniteLossError, Update
 from zoo.registry import get_model, list_models, register
 

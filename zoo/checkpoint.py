@@ -13,14 +13,12 @@ import torch
 import yaml
 from jsonargparse import ArgumentParser
 
+from zoo.checkpoint_errors import CheckpointError
 from zoo.core.base import GenerativeModel
+from zoo.locate import locate
 from zoo.registry import get_model
 
 _INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"  # lets Lightning's own load_from_checkpoint work too
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable, or not a zoo model checkpoint."""
 
 
 def create(model: str | type[GenerativeModel], **init_args: Any) -> GenerativeModel:
@@ -71,7 +69,7 @@ def read_checkpoint(path: str | Path, trusted: bool = False) -> dict:
     verified copy is used, downloaded into the cache first if needed. ``trusted`` allows arbitrary pickled objects
     (``torch.load(weights_only=False)``): only for files from a source you trust.
     """
-    path = Path(_resolve_pretrained(path))
+    path = locate(path)
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file. Fix: give a .ckpt file, e.g. "
                               f"{path / 'last.ckpt'} (training prints where it saved).")
@@ -103,16 +101,6 @@ def _unreadable(path: Path, error: Exception) -> CheckpointError:
         f"{path} is not a readable checkpoint ({cause}): it is probably truncated or corrupt. "
         "Fix: download it again, or use an earlier checkpoint of the run."
     )
-
-
-def _resolve_pretrained(path: str | Path) -> str | Path:
-    """A registered pretrained name that is not an existing file becomes the path of its verified local copy."""
-    if isinstance(path, str) and not Path(path).exists():
-        from zoo.pretrained import is_pretrained, pull
-
-        if is_pretrained(path):
-            return pull(path)
-    return path
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu", trusted: bool = False) -> GenerativeModel:

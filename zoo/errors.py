@@ -19,7 +19,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 import zoo.registry
 from datamodules.base import CorruptDatasetError, DataSplitError, DatasetNotFoundError
 from zoo.arguments import InvalidArgument
-from zoo.checkpoint import CheckpointError
+from zoo.checkpoint_errors import CheckpointError
 from zoo.config_files import ConfigFileError, shipped_configs
 from zoo.core.base import IncompatibleCheckpointError, NonFiniteLossError
 from zoo.core.checkpoint_io import CheckpointWriteError

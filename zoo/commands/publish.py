@@ -8,14 +8,20 @@ Writes into ``--out``:
 - ``NAME.md``: the model card (model, paper, data, config, metrics with their extractor and counts) and
   ``NAME.png``, a grid of 64 samples (seed 0);
 - ``NAME.entry.json``: the registry entry to add to ``zoo/pretrained/index.json`` (``--index`` adds it for you);
-- ``NAME.config.yaml``: the run's full resolved config, when the checkpoint sits in a ``zoo fit`` run folder.
+- ``NAME.config.yaml``: the run's full resolved config, when the checkpoint sits in a ``zoo fit`` run folder;
+- with ``--hf-repo OWNER/REPO``, ``NAME-hf/``: a Hugging Face Hub model repository, ready for one upload
+  (``hf upload OWNER/REPO OUT/NAME-hf .``): ``NAME.ckpt``, ``NAME.png``, ``config.yaml`` (the run config, else the
+  model and data sections) and ``README.md``, the model card under the metadata the Hub indexes (library, licence,
+  datasets, tags, task, and the metrics as ``model-index``).
 
-Without ``--url-prefix`` the entry points at a file shipped next to the index (``"file": "NAME.ckpt"``); with it,
-at ``URL-PREFIX/NAME.ckpt``.
+The entry points at a file shipped next to the index (``"file": "NAME.ckpt"``); with ``--url-prefix``, at
+``URL-PREFIX/NAME.ckpt``; with ``--hf-repo``, at ``{"repo": "OWNER/REPO", "filename": "NAME.ckpt", "revision":
+"main"}`` on the Hub (pin a tag or commit there once uploaded, if you like).
 """
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from zoo.arguments import AT_LEAST_1, SEED, CommandParser, number
@@ -25,6 +31,11 @@ HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out 
 STORED_DTYPES = ("float32", "float16", "bfloat16")
 HALF_PRECISION_TOLERANCE = 0.02  # largest pixel difference (in [0, 1]) of samples from rounded weights
 TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
+MEASUREMENT = ("extractor", "split", "n_real", "n_generated", "seed", "iteration")  # how metrics were measured
+HUB_DATASETS = {  # data module name -> dataset id on the Hub, for the card's metadata
+    "MNIST": "ylecun/mnist", "Fashion-MNIST": "zalando-datasets/fashion_mnist", "CIFAR-10": "uoft-cs/cifar10",
+}
+HUB_TASK = "unconditional-image-generation"
 
 
 def parser() -> CommandParser:
@@ -47,7 +58,10 @@ def parser() -> CommandParser:
     parser.add_argument("--extractor", default=None, help="feature extractor (default: by dataset, see zoo evaluate)")
     parser.add_argument("--seed", type=number(int, SEED), default=0)
     parser.add_argument("--data-dir", default=None, help="override the data module's data_dir for the metrics")
-    parser.add_argument("--url-prefix", default=None, help="where NAME.ckpt will be hosted (http(s):// or file://)")
+    hosts = parser.add_mutually_exclusive_group()
+    hosts.add_argument("--url-prefix", default=None, help="where NAME.ckpt will be hosted (http(s):// or file://)")
+    hosts.add_argument("--hf-repo", default=None, metavar="OWNER/REPO",
+                       help="host it in this Hugging Face Hub model repository: also writes OUT/NAME-hf/ to upload")
     parser.add_argument("--config", default=None,
                         help="the config file it was trained with (e.g. vae_fashion_mnist.yaml)")
     parser.add_argument("--curve", action="append", default=None, metavar="METRICS_CSV",
@@ -65,6 +79,8 @@ def parser() -> CommandParser:
 def run(argv: list[str]) -> None:
     command = parser()
     args = command.parse_args(argv)
+    if args.hf_repo is not None and args.hf_repo.count("/") != 1:
+        command.error(f"--hf-repo {args.hf_repo!r}: give the Hub repository as OWNER/REPO, e.g. you/zoo-vae.")
     if args.weights_dtype != "float32" and args.with_optimizer:
         command.error("--weights-dtype rounds the weights, so the release could not resume training exactly: "
                       "give --with-optimizer or --weights-dtype, not both.")
@@ -79,7 +95,8 @@ def publish(args: argparse.Namespace) -> dict:
     import torch
     from torchvision.utils import save_image
 
-    from zoo.checkpoint import CheckpointError, load, read_checkpoint
+    from zoo.checkpoint import load, read_checkpoint
+    from zoo.checkpoint_errors import CheckpointError
     from zoo.metrics.convergence import logs_convergence
     from zoo.pretrained import Pretrained, sha256_of
 
@@ -121,7 +138,7 @@ def publish(args: argparse.Namespace) -> dict:
         "paper": model_entry.paper if model_entry else "",
         "dataset": _dataset_name(data_class_path),
         "description": args.description,
-        **({"url": f"{args.url_prefix.rstrip('/')}/{slim_path.name}"} if args.url_prefix else {"file": slim_path.name}),
+        **_source(args, slim_path.name),
         "sha256": sha256_of(slim_path),
         "size": slim_path.stat().st_size,
         "license": args.license,
@@ -153,7 +170,51 @@ def publish(args: argparse.Namespace) -> dict:
     print(f"published {args.name}: {slim_path} ({entry['size'] / 1e6:.2f} MB, sha256 {entry['sha256']})")
     print(f"  card: {out / (args.name + '.md')}  entry: {out / (args.name + '.entry.json')}"
           + (f"  (added to {args.index})" if args.index else ""))
+    if args.hf_repo:
+        folder = hub_folder(out, args.name, entry)
+        print(f"  Hub repository: {folder}; upload it with: hf upload {args.hf_repo} {folder} .")
     return entry
+
+
+def _source(args: argparse.Namespace, filename: str) -> dict:
+    """Where the entry says the checkpoint lives: the Hub, a URL, or next to the index."""
+    if args.hf_repo:
+        return {"hf": {"repo": args.hf_repo, "filename": filename, "revision": "main"}}
+    if args.url_prefix:
+        return {"url": f"{args.url_prefix.rstrip('/')}/{filename}"}
+    return {"file": filename}
+
+
+def hub_folder(out: Path, name: str, entry: dict) -> Path:
+    """Write ``out/NAME-hf/``, the files of the entry's Hub model repository: checkpoint, samples, ``config.yaml``
+    and ``README.md`` (metadata + model card). Returns the folder."""
+    folder = out / f"{name}-hf"
+    folder.mkdir(exist_ok=True)
+    for suffix in (".ckpt", ".png"):
+        shutil.copyfile(out / f"{name}{suffix}", folder / f"{name}{suffix}")
+    config, run_config = entry["config"], entry["config"].get("run_config")
+    (folder / "config.yaml").write_text((out / run_config).read_text() if run_config else recipe(config))
+    card = model_card(name, {**entry, "config": {**config, "run_config": "config.yaml" if run_config else None}})
+    (folder / "README.md").write_text(f"---\n{hub_metadata(name, entry)}---\n\n{card}")
+    return folder
+
+
+def hub_metadata(name: str, entry: dict) -> str:
+    """The YAML front matter of the Hub's model card: what the Hub indexes and shows (library, licence, datasets,
+    tags, task) and the metrics as ``model-index`` results."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    dataset, metrics = HUB_DATASETS.get(entry["dataset"]), entry["metrics"]
+    scores = {k: v for k, v in metrics.items()
+              if k not in (*MEASUREMENT, "model") and "_std" not in k and isinstance(v, (int, float))}
+    results = [EvalResult(task_type=HUB_TASK, dataset_type=dataset or entry["dataset"], dataset_name=entry["dataset"],
+                          dataset_split=metrics.get("split"), metric_type=key.split("[")[0], metric_value=value,
+                          metric_name=key) for key, value in scores.items()]
+    data = ModelCardData(library_name="zoo", license=entry["license"].lower(), datasets=[dataset] if dataset else None,
+                         tags=["zoo", "pytorch", "pytorch-lightning", entry["model"], HUB_TASK], pipeline_tag=HUB_TASK,
+                         model_name=name, metrics=sorted({r.metric_type for r in results}) or None,
+                         eval_results=results or None)
+    return data.to_yaml() + "\n"
 
 
 def slim_checkpoint(checkpoint: dict, with_optimizer: bool = False, weights_dtype: str = "float32") -> dict:
@@ -190,7 +251,9 @@ def add_to_index(index: Path, name: str, entry: dict) -> None:
 
 def model_card(name: str, entry: dict) -> str:
     """The Markdown model card of a release."""
-    where = entry.get("url") or f"shipped inside the package (`zoo/pretrained/{entry['file']}`)"
+    hf = entry.get("hf")
+    where = (f"on the Hugging Face Hub, `{hf['filename']}` of `{hf['repo']}` (revision `{hf['revision']}`)" if hf
+             else entry.get("url") or f"shipped inside the package (`zoo/pretrained/{entry['file']}`)")
     config, training, metrics = entry["config"], entry["training"], entry["metrics"]
     lines = [
         f"# {name}",
@@ -223,6 +286,8 @@ def model_card(name: str, entry: dict) -> str:
         "import zoo",
         f'model = zoo.load("{name}")',
         "images = model.sample(64)  # (64, C, H, W) in [0, 1]",
+        *([f"# or straight from the Hub: zoo.load(huggingface_hub.hf_hub_download({hf['repo']!r}, "
+           f"{hf['filename']!r}))"] if hf else []),
         "```",
         "",
         "## Samples",
@@ -233,7 +298,7 @@ def model_card(name: str, entry: dict) -> str:
         "",
     ]
     if metrics:
-        how = {k: metrics.get(k) for k in ("extractor", "split", "n_real", "n_generated", "seed", "iteration")}
+        how = {k: metrics.get(k) for k in MEASUREMENT}
         lines += [
             "Measured by `zoo.metrics.quality.evaluate` (as `zoo evaluate`): "
             + ", ".join(f"{k} {v}" for k, v in how.items() if v is not None) + ".",
@@ -244,15 +309,19 @@ def model_card(name: str, entry: dict) -> str:
         lines += [f"| {k} | {v} |" for k, v in metrics.items() if k not in how and k != "model"]
     else:
         lines.append("Not measured for this release.")
-    import yaml
-
-    recipe = yaml.safe_dump({"model": config["model"], "data": config["data"]}, sort_keys=False,
-                            default_flow_style=None, width=110)
     if entry.get("note"):
         lines += ["", "## Notes", "", entry["note"]]
     lines += ["", "## Config", "", "The model and data sections of the config it was trained with (resolved):", "",
-              "```yaml", recipe.rstrip(), "```", ""]
+              "```yaml", recipe(config).rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def recipe(config: dict) -> str:
+    """The model and data sections of an entry's config as YAML (a config ``zoo fit --config`` takes)."""
+    import yaml
+
+    return yaml.safe_dump({"model": config["model"], "data": config["data"]}, sort_keys=False,
+                          default_flow_style=None, width=110)
 
 
 def _training_lines(training: dict) -> list[str]:

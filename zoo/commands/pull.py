@@ -1,7 +1,8 @@
 """``zoo pull``: fetch published checkpoints into the cache (verified by sha256), or list them.
 
-The cache is ``$TORCH_HOME/hub/zoo`` (by default ``~/.cache/torch/hub/zoo``). A second pull is a cache hit; a
-cached file that changed on disk is fetched again. Checkpoints shipped inside the package are verified in place.
+URLs are cached in ``$TORCH_HOME/hub/zoo`` (by default ``~/.cache/torch/hub/zoo``), Hugging Face Hub files in
+huggingface_hub's cache (``$HF_HUB_CACHE``; ``HF_HUB_OFFLINE=1`` serves it without network). A second pull is a cache
+hit; a cached file that changed on disk is fetched again. Checkpoints shipped inside the package are verified in place.
 Every command that takes ``--ckpt`` (and ``zoo.load``) accepts these names too.
 """
 
