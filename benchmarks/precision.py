@@ -1,9 +1,10 @@
 """Which precision trains a Fashion-MNIST config fastest without losing quality: ``32`` against ``bf16-mixed``.
 
 For each config, both precisions train the same number of batches from the same seed (``configs/<name>.yaml``
-as shipped, nothing else changed). Speed: one over the median wall time of a training batch after the first
-``WARMUP`` (data loading included). Quality: FID of 2000 samples against 2000 test images on the shipped classifier
-(``fmnist-classifier``) after those batches. The verdict ``bf16-mixed`` needs both a speed-up of at least
+as shipped, nothing else changed). Speed: one over the median wall time of a training batch after the first few
+(data loading included; the timer of ``overhead.py``). Quality: FID of 2000 samples against 2000 test images on the
+shipped classifier (``fmnist-classifier``) after those batches. The verdict ``bf16-mixed`` needs both a speed-up of at
+least
 ``--min-speedup`` and an FID no worse than ``--fid-tolerance`` (relative) than fp32's; otherwise ``32``.
 
     python benchmarks/precision.py --configs vae_fashion_mnist,dcgan_fashion_mnist [--batches 300]
@@ -17,33 +18,17 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
-import lightning as L
 import torch
+from overhead import IterationTimer  # benchmarks/ is the script's folder
 
 from zoo.cli import ZooCLI
 from zoo.metrics.quality import QualityEvaluator, generated_images, real_images
 
-WARMUP = 10
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 NOTE = "# Precision"
 PRECISIONS = ("32", "bf16-mixed")
-
-
-class BatchTimer(L.Callback):
-    """Wall time of every training batch after the warm-up ones (start of one batch to the start of the next)."""
-
-    def __init__(self) -> None:
-        self.last: float | None = None
-        self.durations: list[float] = []
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        now = time.perf_counter()
-        if self.last is not None and batch_idx > WARMUP:
-            self.durations.append(now - self.last)
-        self.last = now
 
 
 def train(config: str, precision: str, batches: int, root: Path) -> tuple[float, float]:
@@ -55,7 +40,7 @@ def train(config: str, precision: str, batches: int, root: Path) -> tuple[float,
         "--trainer.enable_progress_bar=false", "--trainer.limit_val_batches=0", "--images.every_n_batches=0",
         f"--trainer.default_root_dir={root}", "--checkpoint.save_last=false",
     ], run=False)
-    timer = BatchTimer()
+    timer = IterationTimer()
     cli.trainer.callbacks.append(timer)
     cli.trainer.fit(cli.model, cli.datamodule)
     real, _ = real_images(cli.datamodule, "test", 2000)
@@ -69,8 +54,9 @@ def apply(config: str, result: dict, batches: int) -> None:
     lines = [line for line in path.read_text().splitlines() if not line.startswith(NOTE)
              and not line.startswith("#   after the same")]
     fp32, bf16 = result["32"], result["bf16-mixed"]
-    note = [f"{NOTE}: {result['verdict']}. bf16-mixed ran at {result['speedup']:.2f}x the speed of 32 on 2 CPU cores, FID "
-            f"{bf16['fid']:.2f} vs {fp32['fid']:.2f}", f"#   after the same {batches} batches (benchmarks/precision.py)."]
+    note = [f"{NOTE}: {result['verdict']}. bf16-mixed ran at {result['speedup']:.2f}x the speed of 32 on 2 CPU "
+            f"cores, FID {bf16['fid']:.2f} vs {fp32['fid']:.2f}",
+            f"#   after the same {batches} batches (benchmarks/precision.py)."]
     at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     lines[at:at] = note
     at = next(i for i, line in enumerate(lines) if line.startswith("  precision:"))

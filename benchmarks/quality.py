@@ -215,7 +215,8 @@ def published_report(args) -> list[str]:
         "",
         "Every published checkpoint (`zoo pull --list`; `zoo.load(\"<name>\")`), each trained with its own "
         "`configs/<name>.yaml` on a 2-core x86_64 CPU (by `benchmarks/release.py`: one CPU thread per run, two "
-        "runs side by side, unless its card says otherwise), scored on its stored float16 weights by `python benchmarks/quality.py "
+        "runs side by side, unless its card says otherwise), scored on its stored float16 weights by "
+        "`python benchmarks/quality.py "
         f"--published` (the code of `zoo evaluate`): FID, KID, IS, precision and recall of {n} samples against {n} "
         "test images in the features of the shipped classifier (`fmnist-classifier`), diversity (1 - mean MS-SSIM) "
         "read against the test set's, classes = how many of the 10 classes get at least 2 % of the samples. "

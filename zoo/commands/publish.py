@@ -337,8 +337,8 @@ def _training_lines(training: dict) -> list[str]:
                   if gain <= 0 else f"the last fifth improved the best FID by {gain:.1%}")
         lines.append(f"- **Convergence**: {verdict} ({change}; zoo's rule: {curve['rule']}). Training curve "
                      f"`{curve['metric']}`: {curve['first']['fid']:.2f} at iteration {curve['first']['iteration']}, "
-                     f"best {curve['best']['fid']:.2f} at {curve['best']['iteration']}, last {curve['last']['fid']:.2f} "
-                     f"at {curve['last']['iteration']} ({curve['points']} points)")
+                     f"best {curve['best']['fid']:.2f} at {curve['best']['iteration']}, "
+                     f"last {curve['last']['fid']:.2f} at {curve['last']['iteration']} ({curve['points']} points)")
     return lines
 
 

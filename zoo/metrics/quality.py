@@ -12,7 +12,8 @@ from torch import Tensor
 
 from zoo.metrics.classifier import classes_covered
 from zoo.metrics.diversity import diversity_score, reference_diversity
-from zoo.metrics.features import ClassifierFeatures, Extractor, extract, get_extractor, inception_unavailable, three_channels
+from zoo.metrics.features import (ClassifierFeatures, Extractor, extract, get_extractor, inception_unavailable,
+                                  three_channels)
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, supports_nll
 from zoo.metrics.precision_recall import precision_recall
 
