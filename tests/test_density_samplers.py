@@ -15,7 +15,7 @@ from torch import nn
 
 import zoo
 from tests.conftest import ks_distance_to_normal
-from zoo.losses_adversarial import F_DIVERGENCES
+from zoo.losses.fgan import F_DIVERGENCES
 from zoo.sampling.langevin import ddls_sample, latent_langevin
 from zoo.sampling.modes import SamplerNotApplicable
 from zoo.sampling.rejection import DiscriminatorRejectionSampler, drs_for_model

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from zoo.arguments import InvalidArgument, PositiveInt
 from zoo.core.averaging import RunningMean, WeightEMA
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses_adversarial import feature_matching_loss
+from zoo.losses.stabilisers import feature_matching_loss
 from zoo.nets import EncoderFactory, GeneratorFactory, MinibatchDiscrimination
 
 

@@ -7,7 +7,7 @@ from torch import Tensor
 from zoo.arguments import LabelFloat, named_choice
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses import (
+from zoo.losses.gan import (
     discriminator_accuracy,
     gan_discriminator_loss,
     gan_generator_loss,

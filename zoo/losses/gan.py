@@ -1,14 +1,11 @@
-"""Loss functions as pure tensor functions; every model imports its losses from here.
-
-Conventions: image tensors are (B, C, H, W); per-image quantities are summed over pixels / latent dimensions and
-averaged over the batch, so likelihood terms are in nats per image.
-"""
+"""The original GAN's losses and the density ratio its discriminator's optimum gives (DRS, DDLS)."""
 
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
 
 # --- the original GAN (Goodfellow et al. 2014, arXiv:1406.2661) --------------------------------------------------
 
@@ -62,29 +59,3 @@ def logistic_log_density_ratio(logits: Tensor, real_label: float = 1.0, fake_bat
         return logits + math.log(fake_batches)
     sigma = torch.sigmoid(logits)
     return math.log(fake_batches) + F.logsigmoid(logits) - torch.log(torch.clamp(real_label - sigma, min=1e-12))
-
-
-# --- variational terms (Kingma & Welling 2014, arXiv:1312.6114) --------------------------------------------------
-
-
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    """``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per sample, summed over latent dims:
-    ``-1/2 Σ (1 + logvar - mu² - exp(logvar))``. Shape (B,)."""
-    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
-
-
-def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
-    """``z = mu + sigma ⊙ eps`` with ``eps ~ N(0, I)``: a sample of q(z|x) that is differentiable in (mu, logvar)."""
-    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-
-
-def bernoulli_nll(logits: Tensor, target: Tensor) -> Tensor:
-    """``-log p(x|z)`` of a Bernoulli decoder with ``p = sigmoid(logits)``, targets in [0, 1]. Shape (B,)."""
-    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
-
-
-def gaussian_nll(mean: Tensor, log_std: Tensor, target: Tensor) -> Tensor:
-    """``-log N(x; mean, exp(log_std)²)`` summed over pixels (``log_std`` broadcasts). Shape (B,)."""
-    log_std = log_std.expand_as(mean)
-    per_pixel = 0.5 * ((target - mean) * torch.exp(-log_std)).pow(2) + log_std + 0.5 * math.log(2 * math.pi)
-    return per_pixel.flatten(1).sum(1)

@@ -1,18 +1,13 @@
-"""Losses of the adversarial family beyond the original GAN, as pure tensor functions.
-
-The original GAN's losses live in :mod:`zoo.losses`; this module adds the f-divergence table of f-GAN, the Wasserstein
-critic and its gradient penalty, the Cramér (energy-distance) critic, the energy losses of EBGAN and BEGAN, and the
-stabilisers of Salimans et al. (2016). Conventions: critic outputs are (B,) or (B, 1); per-image quantities are
-averaged over the batch; everything that can overflow in half precision is computed in float32.
-"""
+"""f-GAN: the f-divergence table, its variational bound, and the density ratio its optimal critic gives."""
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
 
 # --- f-GAN: the f-divergence table (Nowozin et al. 2016, arXiv:1606.00709, Tables 1 and 2) -------------------------
 
@@ -149,118 +144,3 @@ def fgan_generator_loss(fake_v: Tensor, divergence: FDivergence, kind: str = "no
     if kind == "non_saturating":
         return -divergence.activation(fake_v).mean()
     raise ValueError(f"unknown f-GAN generator objective {kind!r}; choose 'non_saturating' or 'saddle'")
-
-
-# --- Wasserstein critics (Arjovsky et al. 2017, arXiv:1701.07875; Gulrajani et al. 2017, arXiv:1704.00028) --------
-
-
-def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
-    """``E[D(G(z))] - E[D(x)]``: minimising it maximises the Kantorovich-Rubinstein estimate of W1."""
-    return fake_scores.float().mean() - real_scores.float().mean()
-
-
-def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
-    """``-E[D(G(z))]``."""
-    return -fake_scores.float().mean()
-
-
-def interpolates(real: Tensor, fake: Tensor) -> Tensor:
-    """``x̂ = ε x + (1 - ε) x̃`` with one ``ε ~ U[0, 1]`` per image: float32, detached, requiring grad."""
-    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)  # (B, 1, 1, 1)
-    mixed = eps * real.detach().float() + (1 - eps) * fake.detach().float()
-    return mixed.requires_grad_(True)
-
-
-def gradient_norm_penalty(outputs: Tensor, inputs: Tensor, target: float = 1.0) -> Tensor:
-    """``E[(||∇_x̂ D(x̂)||₂ - target)²]`` (Gulrajani et al. eq. 3), differentiable in the critic's weights.
-
-    ``outputs`` are the critic's raw (unscaled) values at ``inputs``; the gradient is taken with create_graph=True
-    so that the penalty can be back-propagated, and its norm is computed in float32 (a bf16/fp16 critic's input
-    gradient is cast up first). Samples are independent, so the gradient of the sum gives each one's gradient.
-    """
-    (grad,) = torch.autograd.grad(outputs.float().sum(), inputs, create_graph=True)
-    norm = torch.sqrt(grad.float().flatten(1).pow(2).sum(1) + 1e-12)  # (B,); eps keeps sqrt differentiable at 0
-    return (norm - target).pow(2).mean()
-
-
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, target: float = 1.0) -> Tensor:
-    """The WGAN-GP penalty of ``critic`` on random interpolates between ``real`` and ``fake``."""
-    x_hat = interpolates(real, fake)
-    return gradient_norm_penalty(critic(x_hat), x_hat, target)
-
-
-# --- the Cramér GAN (Bellemare et al. 2017, arXiv:1705.10743, Algorithm 1) ----------------------------------------
-
-
-def _norm(x: Tensor) -> Tensor:
-    """Euclidean norm over features, (B, F) -> (B,), with a gradient at 0 (where two codes coincide)."""
-    return torch.sqrt(x.float().pow(2).sum(1) + 1e-12)
-
-
-def cramer_critic(h_x: Tensor, h_reference: Tensor) -> Tensor:
-    """``f(x) = ||h(x) - h(x'_g)||₂ - ||h(x)||₂`` per sample (B,), from codes h (B, F) of x and of a second,
-    independent generated batch x'_g."""
-    return _norm(h_x - h_reference) - _norm(h_x)
-
-
-def cramer_generator_loss(h_real: Tensor, h_fake: Tensor, h_fake2: Tensor) -> Tensor:
-    """The energy distance in code space, ``E||h(x_r) - h(x_g)|| + E||h(x_r) - h(x'_g)|| - E||h(x_g) - h(x'_g)||``,
-    from two independent generated batches (its ``E||h(x_r) - h(x'_r)||`` term does not depend on G)."""
-    return (_norm(h_real - h_fake) + _norm(h_real - h_fake2) - _norm(h_fake - h_fake2)).mean()
-
-
-def cramer_surrogate(h_real: Tensor, h_fake: Tensor, h_fake2: Tensor) -> Tensor:
-    """``E[f(x_r)] - E[f(x_g)]``, the quantity the critic maximises (before its gradient penalty)."""
-    return cramer_critic(h_real, h_fake2).mean() - cramer_critic(h_fake, h_fake2).mean()
-
-
-# --- energy-based discriminators: EBGAN (Zhao et al. 2016, arXiv:1609.03126), BEGAN (Berthelot et al. 2017) -------
-
-
-def reconstruction_energy(reconstruction: Tensor, target: Tensor, kind: str = "mse") -> Tensor:
-    """Per-image energy (B,): the mean over pixels of the squared (``mse``) or absolute (``l1``) error."""
-    error = reconstruction.float() - target.float()
-    if kind == "mse":
-        return error.pow(2).flatten(1).mean(1)
-    if kind == "l1":
-        return error.abs().flatten(1).mean(1)
-    raise ValueError(f"unknown reconstruction energy {kind!r}; choose 'mse' or 'l1'")
-
-
-def ebgan_discriminator_loss(real_energy: Tensor, fake_energy: Tensor, margin: float) -> Tensor:
-    """``D(x) + [m - D(G(z))]⁺`` (EBGAN eq. 1), averaged over the batch."""
-    return real_energy.mean() + torch.clamp(margin - fake_energy, min=0).mean()
-
-
-def pull_away_term(codes: Tensor) -> Tensor:
-    """``1 / (N(N-1)) Σ_i Σ_{j≠i} (S_iᵀS_j / (||S_i|| ||S_j||))²`` (EBGAN eq. 5) of a batch of codes (N, F):
-    0 for mutually orthogonal codes, 1 when all codes point the same way."""
-    n = codes.shape[0]
-    unit = F.normalize(codes.float().flatten(1), dim=1)
-    cosine = unit @ unit.T  # (N, N)
-    off_diagonal = ~torch.eye(n, dtype=torch.bool, device=codes.device)
-    return cosine[off_diagonal].pow(2).sum() / (n * (n - 1))
-
-
-def began_k_update(k: Tensor, real_loss: Tensor, fake_loss: Tensor, gamma: float, lambda_k: float) -> Tensor:
-    """``k_{t+1} = clip(k_t + λ_k (γ L(x) - L(G(z))), 0, 1)`` (BEGAN eq. 4, the proportional control of k)."""
-    return torch.clamp(k + lambda_k * (gamma * real_loss - fake_loss), 0.0, 1.0)
-
-
-def began_convergence(real_loss: Tensor, fake_loss: Tensor, gamma: float) -> Tensor:
-    """``M_global = L(x) + |γ L(x) - L(G(z))|`` (BEGAN §3.4.1): falls as training converges."""
-    return real_loss + torch.abs(gamma * real_loss - fake_loss)
-
-
-# --- improved techniques (Salimans et al. 2016, arXiv:1606.03498) ---------------------------------------------------
-
-
-def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
-    """``||E f(x) - E f(G(z))||₂²`` on discriminator features (B, F) (§3.1)."""
-    return (real_features.float().flatten(1).mean(0) - fake_features.float().flatten(1).mean(0)).pow(2).sum()
-
-
-def historical_averaging_penalty(parameters: Iterable[Tensor], averages: Iterable[Tensor]) -> Tensor:
-    """``Σ ||θ - (1/t) Σ_i θ[i]||²`` over matching parameter and running-average tensors (§3.3)."""
-    terms = [(p.float() - a.float()).pow(2).sum() for p, a in zip(parameters, averages, strict=True)]
-    return torch.stack(terms).sum()
