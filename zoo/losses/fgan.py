@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from zoo.losses.gan import log_or_nan
+
 
 # --- f-GAN: the f-divergence table (Nowozin et al. 2016, arXiv:1606.00709, Tables 1 and 2) -------------------------
 
@@ -24,7 +26,8 @@ class FDivergence:
         derivative: ``f'(u)``; the optimal critic is ``T*(x) = f'(p(x) / q(x))``.
         conjugate_of_activation: ``f*(g_f(v))`` written out so that it is stable for every real ``v``.
         log_ratio: ``log p/q = log (f')⁻¹(g_f(v))``, the optimal-critic relation ``T*(x) = f'(p(x)/q(x))`` inverted
-            and written in ``v`` (what DRS and DDLS need); None where f' cannot be inverted.
+            and written in ``v`` (what DRS and DDLS need), NaN where ``v`` lies outside the range the optimum can
+            take; None where f' cannot be inverted.
     """
 
     name: str
@@ -84,7 +87,7 @@ F_DIVERGENCES: dict[str, FDivergence] = {
             activation=lambda v: v,
             derivative=lambda u: 2 * (u - 1),
             conjugate_of_activation=lambda v: v**2 / 4 + v,
-            log_ratio=lambda v: torch.log(torch.clamp(1 + v / 2, min=1e-6)),  # u = 1 + T/2 >= 0 at the optimum
+            log_ratio=lambda v: log_or_nan(1 + v / 2),  # u = 1 + T/2 > 0 at the optimum; NaN where T <= -2
         ),
         FDivergence(  # Neyman χ²; dom f* = t < 1
             "neyman",

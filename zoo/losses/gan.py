@@ -45,17 +45,23 @@ def discriminator_accuracy(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     return correct / (real_logits.numel() + fake_logits.numel())
 
 
+def log_or_nan(u: Tensor) -> Tensor:
+    """``log u`` where ``u > 0`` and NaN elsewhere: no value where none exists, rather than a clamped one; the
+    gradient stays finite everywhere, so a sampler can mask the NaNs and differentiate the rest."""
+    return torch.where(u > 0, torch.log(u.clamp_min(torch.finfo(u.dtype).tiny)), torch.nan)
+
+
 def logistic_log_density_ratio(logits: Tensor, real_label: float = 1.0, fake_batches: int = 1) -> Tensor:
     """``log p_data(x)/p_g(x)`` from the logits (B,) of a logistic discriminator at its optimum.
 
     D is trained with target ``α = real_label`` on one data batch and 0 on ``k = fake_batches`` equally weighted
     batches drawn from p_g, so ``D*(x) = α p / (p + k q)`` (Goodfellow et al. 2014, Prop. 1, for α = k = 1) and
-    ``p/q = k σ / (α - σ)``, σ = sigmoid(logit): with α = 1 that is ``log p/q = logit + log k``. VAE-GAN's and
-    α-GAN's discriminators see k = 2 model batches (reconstructions and samples); taking both as draws of p_g is
-    the approximation their ratio rests on.
+    ``p/q = k σ / (α - σ)``, σ = sigmoid(logit): with α = 1 that is ``log p/q = logit + log k``. Under one-sided
+    label smoothing (α < 1) the optimum stays below α, so where ``σ >= α`` no ratio exists and the result is NaN
+    (the samplers reject those samples and count them). VAE-GAN's and α-GAN's discriminators see k = 2 model
+    batches (reconstructions and samples); taking both as draws of p_g is the approximation their ratio rests on.
     """
     logits = logits.flatten().float()
     if real_label == 1.0:
         return logits + math.log(fake_batches)
-    sigma = torch.sigmoid(logits)
-    return math.log(fake_batches) + F.logsigmoid(logits) - torch.log(torch.clamp(real_label - sigma, min=1e-12))
+    return math.log(fake_batches) + F.logsigmoid(logits) - log_or_nan(real_label - torch.sigmoid(logits))

@@ -21,6 +21,11 @@ from zoo.registry import register
 class GAN(AdversarialModel):
     """``min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]`` with k = ``n_critic`` D-steps per G-step.
 
+    DRS and DDLS read ``log p_data/p_g`` from D's optimum (:meth:`log_density_ratio`). With minibatch
+    discrimination D scores batches, not images, so both refuse; with a generator EMA they propose from the raw G
+    that D was trained against; under label smoothing (α < 1) no ratio exists where ``sigmoid(logit) >= α``, and
+    those samples are rejected (DRS) or never entered (DDLS), with a count.
+
     Args:
         image_shape: (C, H, W) of the data (linked from the data module).
         latent_dim: size of z ~ N(0, I).
