@@ -48,7 +48,7 @@ from torchvision.utils import save_image
 import zoo
 from zoo.checkpoint import load_datamodule
 from zoo.cli import ZooCLI, shipped_configs
-from zoo.losses_latent import pixel_mse
+from zoo.losses.reconstruction import pixel_mse
 from zoo.metrics.classifier import classes_covered, load_classifier
 from zoo.metrics.diversity import reference_diversity
 from zoo.metrics.quality import QualityEvaluator, evaluate, generated_images, real_images

@@ -7,7 +7,8 @@ from lightning.pytorch import Callback
 
 import zoo
 from tests.conftest import synthetic_data, tiny_trainer
-from zoo.losses_adversarial import F_DIVERGENCES, feature_matching_loss
+from zoo.losses.fgan import F_DIVERGENCES
+from zoo.losses.stabilisers import feature_matching_loss
 from zoo.nets import (
     AutoencoderDiscriminator,
     DCGANCritic,

@@ -12,7 +12,7 @@ from lightning.pytorch import seed_everything
 
 import zoo
 from tests.conftest import fashion_mnist, needs_fashion_mnist, tiny_trainer
-from zoo.losses_latent import pixel_mse
+from zoo.losses.reconstruction import pixel_mse
 from zoo.metrics import classes_covered, load_classifier
 from zoo.metrics.quality import real_images
 

@@ -15,9 +15,11 @@ from torch import nn
 
 import zoo
 from tests.conftest import ks_distance_to_normal
-from zoo.losses_adversarial import F_DIVERGENCES
-from zoo.sampling.langevin import ddls_sample, latent_langevin
-from zoo.sampling.modes import SamplerNotApplicable
+from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
+from zoo.losses.fgan import F_DIVERGENCES
+from zoo.losses.gan import logistic_log_density_ratio
+from zoo.sampling.langevin import STEPS, ddls, ddls_sample, latent_langevin
+from zoo.sampling.modes import SamplerNotApplicable, SamplerWarning, applicable_modes
 from zoo.sampling.rejection import DiscriminatorRejectionSampler, drs_for_model
 
 MODELS = [entry.name for entry in zoo.list_models()]
@@ -52,6 +54,61 @@ def test_fgan_total_variation_is_refused_by_name():
     for run in (lambda: drs_for_model(model), lambda: ddls_sample(model, 2)):
         with pytest.raises(SamplerNotApplicable, match="total_variation.*cannot be inverted"):
             run()
+
+
+def _hooks(model) -> list:
+    return [{"drs": model.log_density_ratio, "ddls": model.energy}[s] for s in model.density_samplers()]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_ratio_and_energy_a_sampler_reads_scores_an_image_the_same_alone_and_in_any_batch(name):
+    """What DRS and DDLS read is a function of one image: in eval mode (as the samplers call it) the same image
+    scores the same alone, in its batch and inside a larger batch of other images."""
+    torch.manual_seed(0)
+    model = zoo.create(name, image_shape=(1, 28, 28)).eval()
+    x, others = torch.rand(5, 1, 28, 28) * 2 - 1, torch.rand(27, 1, 28, 28) * 2 - 1
+    for hook in _hooks(model):
+        with torch.no_grad():
+            batch = hook(x)
+            alone = torch.cat([hook(image[None]) for image in x])
+            mixed = hook(torch.cat([others[:11], x, others[11:]]))[11:16]
+        torch.testing.assert_close(alone, batch, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(mixed, batch, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", [e.name for e in zoo.list_models() if issubclass(e.cls, AdversarialModel)])
+def test_minibatch_discrimination_makes_the_score_batch_dependent_so_both_samplers_refuse(name):
+    torch.manual_seed(0)
+    if not zoo.create(name, image_shape=(1, 28, 28)).density_samplers():
+        pytest.skip(f"{name}'s discriminator serves no sampler in the first place")
+    model = zoo.create(name, image_shape=(1, 28, 28), techniques=AdversarialTechniques(minibatch_kernels=8)).eval()
+    torch.nn.init.constant_(model.discriminator.minibatch_head.weight, 0.05)
+    x = torch.rand(16, 1, 28, 28) * 2 - 1
+    with torch.no_grad():  # why: the raw output for one image changes with the batch it is scored in
+        assert (model.discriminator(x[:1]) - model.discriminator(x)[:1]).abs().max() > 1e-2
+    assert "drs" not in applicable_modes(model) and "ddls" not in applicable_modes(model)
+    for run in (lambda: drs_for_model(model, burn_in=16, batch_size=16), lambda: ddls_sample(model, 2, steps=2)):
+        with pytest.raises(SamplerNotApplicable, match="minibatch discrimination: its output for one image depends"):
+            run()
+
+
+def test_samplers_propose_from_the_generator_the_discriminator_was_trained_against_not_its_ema():
+    """D's ratio is p_data/p_G for the raw G it was trained against; the EMA is another distribution."""
+    model = zoo.create("gan", image_shape=(1, 28, 28), techniques=AdversarialTechniques(ema_decay=0.9)).eval()
+    with torch.no_grad():
+        for parameter in model.generator_ema.parameters():
+            parameter.add_(0.5)
+        z = model.sample_latent(4)
+        raw = torch.tanh(model.generator(z))
+        torch.testing.assert_close(model.proposal(z), raw)
+        assert (model.generate(z) - raw).abs().max() > 0.1  # sample() keeps using the EMA
+        sampler = drs_for_model(model, burn_in=16, batch_size=16)
+        torch.manual_seed(3)
+        proposed = sampler.propose(4)
+        torch.manual_seed(3)
+        torch.testing.assert_close(proposed, torch.tanh(model.generator(model.sample_latent(4))))
+    images, run = ddls(model, 3, steps=2)
+    torch.testing.assert_close(images, (torch.tanh(model.generator(run.z)).detach() + 1) / 2)
 
 
 @pytest.mark.parametrize("name", [n for n in F_DIVERGENCES if n != "total_variation"])
@@ -182,7 +239,7 @@ def test_cramer_energy_is_the_critic_of_algorithm_1_and_ddls_reaches_its_target(
     cdf = torch.cumsum(target, 0) / target.sum()
     z = latent_langevin(torch.randn(4000, 1, generator=torch.Generator().manual_seed(0)),
                         lambda z: model.energy(model.generate(z)), steps=1500, step_size=0.02,
-                        generator=torch.Generator().manual_seed(1)).flatten().double()
+                        generator=torch.Generator().manual_seed(1)).z.flatten().double()
     z, _ = z.sort()
     model_cdf = cdf[torch.searchsorted(grid, z).clamp(max=len(grid) - 1)]  # grid step 0.003
     steps = torch.arange(1, len(z) + 1, dtype=torch.double) / len(z)
@@ -212,7 +269,7 @@ def test_cramer_critic_trained_with_its_own_loss_favours_the_data():
         assert model.energy(real).mean() - model.energy(fake).mean() > 0.1
         grid = torch.linspace(-2, 3, 51)
         assert grid[model.energy(grid.view(-1, 1, 1, 1)).argmax()] > 0.4
-    z = latent_langevin(torch.randn(2000, 1), lambda z: model.energy(model.generate(z)), steps=500, step_size=0.02)
+    z = latent_langevin(torch.randn(2000, 1), lambda z: model.energy(model.generate(z)), steps=500, step_size=0.02).z
     assert z.mean() > 0.2
 
 
@@ -253,6 +310,129 @@ def test_drs_through_the_model_hook_recovers_the_target(name, kwargs, transform)
     assert ks_distance_to_normal(accepted) < critical
     assert ks_distance_to_normal(2 * torch.randn(4000)) > 5 * critical
     assert 0.45 < sampler.acceptance_rate < 0.55
+
+
+W_LIMIT = 4.0  # a smoothed toy D overshoots alpha where |atanh x| > 4: 4.6 % of p_g's mass, 0.006 % of p_data's
+
+
+def _smoothed_overshooting(d: torch.Tensor) -> torch.Tensor:
+    """The logit of D* = 0.9·p/(p + q) (one-sided label smoothing, α = 0.9), but sigmoid 0.909 > α in the tails."""
+    optimum = torch.logit(0.9 * torch.sigmoid(d))
+    return torch.where(d < -0.375 * W_LIMIT**2 + math.log(2), torch.full_like(d, 2.3), optimum)
+
+
+def _toy_gan(transform, **kwargs):
+    """G(z) = tanh(2z), D outputs ``transform(log p_data/p_g)`` for data tanh(w), w ~ N(0, 1)."""
+    model = zoo.create("gan", image_shape=(1, 1, 1), latent_dim=1, generator=lambda latent, shape: nn.Linear(1, 1),
+                       discriminator=lambda shape, out: _ExactDiscriminator(transform), **kwargs)
+    with torch.no_grad():
+        model.generator.weight.fill_(2.0)
+        model.generator.bias.zero_()
+    return model
+
+
+def test_smoothed_log_ratio_has_no_value_at_or_above_alpha_instead_of_a_plateau():
+    logits = torch.tensor([0.0, 2.19, 2.20, 5.0], requires_grad=True)
+    ratio = logistic_log_density_ratio(logits, real_label=0.9)
+    assert 7.0 < ratio[1] < 7.5 and ratio[:2].isfinite().all() and ratio[2:].isnan().all()  # was 27.5, 27.6
+    ratio[:2].sum().backward()
+    assert logits.grad.isfinite().all()
+
+
+def test_exact_drs_on_a_smoothed_discriminator_accepts_at_the_exact_rate_and_counts_what_it_could_not_score():
+    """With the clamped ratio the overshooting candidates scored ~27.5, became d_M and exact DRS accepted almost
+    nothing; without a score they are rejected, and the rest is exact rejection sampling (1/M = 1/2)."""
+    torch.manual_seed(0)
+    sampler = drs_for_model(_toy_gan(_smoothed_overshooting, real_label=0.9), burn_in=20_000, gamma_quantile=None,
+                            batch_size=2000)
+    with pytest.warns(SamplerWarning, match=r"candidates had no density ratio .* and were rejected"):
+        accepted = torch.atanh(sampler.sample(4000, torch.Generator().manual_seed(1)).flatten().double())
+    assert 0.45 < sampler.acceptance_rate < 0.55
+    assert ks_distance_to_normal(accepted) < 1.95 / math.sqrt(4000)
+    assert 0.03 < sampler.unscored / sampler.proposed < 0.065  # P(|N(0, 4)| > 4) = 4.6 %
+
+
+def test_ddls_refuses_moves_where_the_energy_has_no_value_and_samples_the_rest():
+    """d = 0 where z <= 1, no value above: the target is N(0, 1) truncated at 1 (mean -φ(1)/Φ(1) = -0.288)."""
+    torch.manual_seed(0)
+    run = latent_langevin(torch.randn(2000, 1), lambda z: torch.where(z[:, 0] > 1, torch.nan, 0.0 * z[:, 0]))
+    assert run.refused > 0 and (run.z <= 1).float().mean() > 0.99
+    assert abs(run.z.mean().item() + 0.288) < 0.05
+
+
+def test_drs_calibration_on_held_out_data_undoes_a_miscalibrated_discriminator():
+    """D's log ratio is 3·d + 1 (over-confident and biased): uncalibrated exact DRS samples p_g·e^{3d} (too
+    narrow); Platt scaling on held-out data finds a = 1/3, b = -1/3 and DRS recovers p_data at 1/M = 1/2."""
+    critical = 1.95 / math.sqrt(4000)
+    held_out = (torch.tanh(torch.randn(4000, 1, 1, 1, generator=torch.Generator().manual_seed(5))) + 1) / 2
+    for calibrated in (False, True):
+        torch.manual_seed(0)
+        sampler = drs_for_model(_toy_gan(lambda d: 3 * d + 1), burn_in=20_000, gamma_quantile=None,
+                                batch_size=2000, held_out=held_out if calibrated else None)
+        accepted = torch.atanh(sampler.sample(4000, torch.Generator().manual_seed(1)).flatten().double())
+        if calibrated:
+            assert abs(sampler.scale - 1 / 3) < 0.04 and abs(sampler.shift + 1 / 3) < 0.1
+            assert ks_distance_to_normal(accepted) < critical and 0.45 < sampler.acceptance_rate < 0.55
+        else:
+            assert ks_distance_to_normal(accepted) > 3 * critical
+
+
+def test_drs_calibration_refuses_scores_that_rank_real_below_generated():
+    held_out = (torch.tanh(torch.randn(500, 1, 1, 1)) + 1) / 2
+    with pytest.raises(ValueError, match="slope a = .* is not positive"):
+        drs_for_model(_toy_gan(lambda d: -d), burn_in=100, batch_size=100, held_out=held_out)
+
+
+# --- DDLS' defaults and its report -----------------------------------------------------------------------------------
+
+
+class _Shift(nn.Module):
+    """A discriminator whose logit is ``1.5·atanh(x₁)``: with G(z) = tanh(z), ``d(G(z)) = 1.5·z₁``."""
+
+    def __init__(self, *args):
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return 1.5 * torch.atanh(x.flatten(1)[:, :1].clamp(-1 + 1e-6, 1 - 1e-6))
+
+
+def test_ddls_with_its_defaults_reaches_the_target_mean_and_says_so():
+    """p_t(z) ∝ N(z; 0, I)·e^{1.5 z₁} = N((1.5, 0), I). With the defaults the chains' mean is within 0.05 of it and
+    the run reports them settled; a 50-step chain (mean ≈ 0.3) is reported as not settled."""
+    torch.manual_seed(0)
+    model = zoo.create("gan", image_shape=(1, 1, 2), latent_dim=2, discriminator=_Shift,
+                       generator=lambda latent, shape: nn.Unflatten(1, shape))
+    images, run = ddls(model, 2000, seed=0)
+    assert run.steps == STEPS and run.settled and "settled" in run.summary()
+    torch.testing.assert_close(run.z.mean(0), torch.tensor([1.5, 0.0]), atol=0.05, rtol=0)
+    assert abs(run.z.var(0) - 1).max() < 0.1 and images.shape == (2000, 1, 1, 2)
+    short = ddls(model, 64, steps=50, seed=0)[1]
+    assert not short.settled and "NOT settled" in short.summary() and short.z[:, 0].mean() < 0.6
+    with pytest.warns(SamplerWarning, match="NOT settled"):
+        ddls_sample(model, 64, steps=50)
+
+
+def test_sample_command_runs_exactly_steps_langevin_steps_and_reports_them(tmp_path, capsys, monkeypatch):
+    from zoo.cli import main
+    from zoo.models.gan import GAN
+
+    model = zoo.create("gan", image_shape=(1, 28, 28), latent_dim=8)
+    path = tmp_path / "gan.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}, path)
+    calls = []
+    original = GAN.log_density_ratio
+    monkeypatch.setattr(GAN, "log_density_ratio", lambda self, x: calls.append(len(x)) or original(self, x))
+    out = str(tmp_path / "grid.png")
+    main(["sample", "--ckpt", str(path), "--mode", "ddls", "--steps", "7", "--n", "3", "--out", out])
+    assert len(calls) == 7 + 1  # the start, then one energy per step
+    assert "DDLS: 7 Langevin steps; correlation of the chains' ends with their starts" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # DRS calibrates by default: this checkpoint records no data to calibrate on
+        main(["sample", "--ckpt", str(path), "--mode", "drs", "--out", out])
+    assert "--no-calibrate" in capsys.readouterr().err
+    main(["sample", "--ckpt", str(path), "--mode", "drs", "--no-calibrate", "--n", "2", "--out", out])
+    out = capsys.readouterr().out
+    assert "DRS acceptance rate" in out and "not calibrated" in out
 
 
 # --- settings that are not a sampler ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import torch
 import zoo
 from tests.conftest import fashion_mnist, needs_fashion_mnist, synthetic_data
 from zoo.callbacks import QualityMetrics
-from zoo.metrics.diversity import diversity_score, noised, reference_diversity
+from zoo.metrics.diversity import KERNEL_SIZE, PAIRS, SETTINGS, SIGMA, diversity_score, noised, reference_diversity
 from zoo.metrics.quality import evaluate, real_images
 
 
@@ -62,3 +62,23 @@ def test_quality_callback_offers_diversity_and_refuses_unknown_metrics():
     assert QualityMetrics(metrics=("fid", "diversity")).metrics == ("fid", "diversity")
     with pytest.raises(ValueError, match="choose from fid, kid, is, pr, diversity"):
         QualityMetrics(metrics=("nll",))
+
+
+def test_ms_ssim_runs_the_window_it_documents():
+    """SSIM is local: a changed pixel moves the SSIM map only within the window's half-width. torchmetrics sizes a
+    Gaussian window from σ alone (σ = 1 runs 9 px whatever kernel_size says), so the width is measured here."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    assert KERNEL_SIZE == 5 and f"{KERNEL_SIZE}-px" in SETTINGS and f"{PAIRS} random pairs" in SETTINGS
+    x = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 0.5
+    half = (KERNEL_SIZE - 1) // 2
+
+    def centre_moves(offset: int) -> bool:
+        y = x.clone()
+        y[0, 0, 14, 14 + offset] += 0.5
+        maps = [structural_similarity_index_measure(x, image, gaussian_kernel=True, sigma=SIGMA,
+                                                    kernel_size=KERNEL_SIZE, data_range=1.0,
+                                                    return_full_image=True)[1] for image in (x, y)]
+        return bool((maps[0][0, 0, 14, 14] - maps[1][0, 0, 14, 14]).abs() > 1e-6)
+
+    assert centre_moves(half) and not centre_moves(half + 1)

@@ -5,15 +5,8 @@ import math
 import pytest
 import torch
 
-from zoo.losses import (
-    bernoulli_nll,
-    discriminator_accuracy,
-    gan_discriminator_loss,
-    gan_generator_loss,
-    gaussian_kl,
-    gaussian_nll,
-    reparameterize,
-)
+from zoo.losses.gan import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.losses.variational import bernoulli_nll, gaussian_kl, gaussian_nll, reparameterize
 
 
 def test_discriminator_loss_at_chance_is_2_log_2():

@@ -5,27 +5,30 @@ import math
 import pytest
 import torch
 
-from zoo.losses_adversarial import (
-    F_DIVERGENCES,
-    began_convergence,
-    began_k_update,
+from zoo.losses.critics import (
     cramer_critic,
     cramer_generator_loss,
     cramer_surrogate,
-    ebgan_discriminator_loss,
-    f_divergence,
-    feature_matching_loss,
-    fgan_discriminator_loss,
-    fgan_divergence_estimate,
-    fgan_generator_loss,
     gradient_norm_penalty,
     gradient_penalty,
-    historical_averaging_penalty,
-    pull_away_term,
-    reconstruction_energy,
     wasserstein_critic_loss,
     wasserstein_generator_loss,
 )
+from zoo.losses.energy_based import (
+    began_convergence,
+    began_k_update,
+    ebgan_discriminator_loss,
+    pull_away_term,
+    reconstruction_energy,
+)
+from zoo.losses.fgan import (
+    F_DIVERGENCES,
+    f_divergence,
+    fgan_discriminator_loss,
+    fgan_divergence_estimate,
+    fgan_generator_loss,
+)
+from zoo.losses.stabilisers import feature_matching_loss, historical_averaging_penalty
 
 DIVERGENCES = list(F_DIVERGENCES)
 # Two distributions on four points, in twentieths so that they can be written as finite samples.

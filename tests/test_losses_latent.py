@@ -6,14 +6,9 @@ import pytest
 import torch
 
 from zoo.core.priors import MixtureOfGaussians, StandardGaussian
-from zoo.losses_latent import (
-    categorical_kl_uniform,
-    corrupt,
-    gumbel_softmax,
-    mmd_imq,
-    reconstruction_cost,
-    squared_distances,
-)
+from zoo.losses.mmd import mmd_imq, squared_distances
+from zoo.losses.reconstruction import corrupt, reconstruction_cost
+from zoo.losses.variational import categorical_kl_uniform, gumbel_softmax
 from zoo.sampling.manifold import gaussian_quantile_grid
 
 

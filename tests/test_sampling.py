@@ -62,7 +62,7 @@ def test_drs_gamma_quantile_trades_exactness_for_acceptance():
 
 def test_ddls_with_a_zero_discriminator_leaves_the_prior_invariant():
     torch.manual_seed(0)
-    z = latent_langevin(torch.randn(20_000, 2), None, steps=100, step_size=0.01)
+    z = latent_langevin(torch.randn(20_000, 2), None, steps=100, step_size=0.01).z
     assert z.mean(0).abs().max() < 0.03
     assert (z.var(0) - 1).abs().max() < 0.05
 
@@ -70,7 +70,7 @@ def test_ddls_with_a_zero_discriminator_leaves_the_prior_invariant():
 def test_ddls_follows_the_discriminator():
     """d(G(z)) = 1.5 · z₁ makes the energy's minimum, and the stationary mean, (1.5, 0)."""
     torch.manual_seed(0)
-    z = latent_langevin(torch.randn(5000, 2), lambda z: 1.5 * z[:, 0], steps=400, step_size=0.05)
+    z = latent_langevin(torch.randn(5000, 2), lambda z: 1.5 * z[:, 0], steps=400, step_size=0.05).z
     torch.testing.assert_close(z.mean(0), torch.tensor([1.5, 0.0]), atol=0.08, rtol=0)
 
 

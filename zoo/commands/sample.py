@@ -3,9 +3,10 @@
 Modes: ``plain`` samples; ``interpolate`` (slerp, or lerp with --interpolation lerp) strips between random latents;
 ``reconstruct`` test images and their reconstructions (encoder models); ``arithmetic`` class-mean codes
 a - b + c (encoder models); ``neighbours`` each sample beside its nearest training images (memorisation check);
-``drs`` Discriminator Rejection Sampling and ``ddls`` Discriminator-Driven Latent Sampling, for the models whose
-discriminator estimates the log density ratio (DRS, DDLS) or an energy (DDLS); others are refused, naming the modes
-that apply.
+``drs`` Discriminator Rejection Sampling (calibrated on held-out validation images unless --no-calibrate) and ``ddls``
+Discriminator-Driven Latent Sampling (--steps Langevin steps; it prints whether the chains have settled), for the
+models whose discriminator estimates the log density ratio (DRS, DDLS) or an energy (DDLS); others are refused,
+naming the modes that apply.
 """
 
 import argparse
@@ -14,9 +15,13 @@ import math
 import torch
 
 from zoo.arguments import ABOVE_0, AT_LEAST_1, SEED, UNIT, CommandParser, InvalidArgument, check_memory, number
+from zoo.checkpoint import CheckpointError
+from zoo.core.base import to_unit_range
 from zoo.runs import check_output_file
+from zoo.sampling.langevin import STEP_SIZE, STEPS
 from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes
 
+INTERPOLATION_STEPS = 10
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
@@ -30,20 +35,27 @@ def parser() -> CommandParser:
     parser.add_argument("--out", default="samples.png", help="output PNG")
     parser.add_argument("--seed", type=number(int, SEED), default=0, help="seed of the latent noise")
     parser.add_argument("--nrow", type=count, default=8, help="images per row (plain, drs, ddls, reconstruct)")
-    parser.add_argument("--steps", type=count, default=10, help="interpolation steps, or Langevin steps (ddls)")
+    parser.add_argument("--steps", type=count, default=None,
+                        help=f"interpolation steps (default {INTERPOLATION_STEPS}), or Langevin steps (ddls, default "
+                             f"{STEPS})")
     parser.add_argument("--interpolation", default="slerp", choices=["slerp", "lerp"])
     parser.add_argument("--classes", type=_classes, default=(0, 1, 2),
                         help="a,b,c for arithmetic: mean(a) - mean(b) + mean(c)")
     parser.add_argument("--k", type=count, default=5, help="neighbours per sample")
     parser.add_argument("--gamma-quantile", type=number(float, UNIT), default=0.8,
                         help="DRS: quantile of F used as gamma")
-    parser.add_argument("--step-size", type=number(float, ABOVE_0), default=0.01, help="DDLS: Langevin step size")
+    parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
+                        help="DRS: calibrate the discriminator on held-out validation images first (Azadi et al.)")
+    parser.add_argument("--calibration-n", type=count, default=1000, help="DRS: held-out images to calibrate on")
+    parser.add_argument("--step-size", type=number(float, ABOVE_0), default=STEP_SIZE, help="DDLS: Langevin step size")
     parser.add_argument("--data-dir", default=None, help="override the data module's data_dir")
     return parser
 
 
 def run(argv: list[str]) -> None:
     args = parser().parse_args(argv)
+    if args.steps is None:
+        args.steps = STEPS if args.mode == "ddls" else INTERPOLATION_STEPS
     from torchvision.utils import save_image
 
     from zoo.checkpoint import load
@@ -88,19 +100,31 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.mode == "drs":
         from zoo.sampling.rejection import drs_for_model
 
-        sampler = drs_for_model(model, gamma_quantile=args.gamma_quantile)
+        model.require_sampler("drs")  # before loading any data
+        try:
+            held_out = _data(args, "val", args.calibration_n)[0] if args.calibrate else None
+        except CheckpointError as error:
+            raise CheckpointError(f"{error} DRS calibrates the discriminator on held-out images of that data. Fix: "
+                                  "give a checkpoint saved by `zoo fit`, or sample with --no-calibrate.") from None
+        sampler = drs_for_model(model, gamma_quantile=args.gamma_quantile, held_out=held_out)
         images = sampler.sample(args.n, torch.Generator().manual_seed(args.seed))
-        print(f"DRS acceptance rate {sampler.acceptance_rate:.3f}")
-        return ((images.float() + 1) / 2).clamp(0, 1), args.nrow
+        calibration = (f"calibrated on {len(held_out)} held-out images: log ratio = {sampler.scale:.3f}·d "
+                       f"{sampler.shift:+.3f}" if held_out is not None else "not calibrated")
+        unscored = f"; {sampler.unscored} candidates had no ratio and were rejected" if sampler.unscored else ""
+        print(f"DRS acceptance rate {sampler.acceptance_rate:.3f} ({calibration}{unscored})")
+        return to_unit_range(images), args.nrow
     if args.mode == "ddls":
-        from zoo.sampling.langevin import ddls_sample
+        from zoo.sampling.langevin import ddls
 
-        return ddls_sample(model, args.n, args.steps * 10, args.step_size, seed=args.seed), args.nrow
-    real, labels = _data(args)
+        images, run = ddls(model, args.n, args.steps, args.step_size, seed=args.seed)
+        print(f"DDLS: {run.summary()}")
+        return images, args.nrow
+    split = "train" if args.mode == "neighbours" else "test"
+    real, labels = _data(args, split, 60_000 if split == "train" else 10_000)
     if args.mode == "reconstruct":
         x = real[: args.n] * 2 - 1
         with torch.no_grad():
-            recon = ((model.reconstruct(x).float() + 1) / 2).clamp(0, 1)
+            recon = to_unit_range(model.reconstruct(x))
         pairs = [torch.cat([o, r]) for o, r in zip(real[: args.n].split(args.nrow), recon.split(args.nrow))]
         return torch.cat(pairs), args.nrow
     if args.mode == "arithmetic":
@@ -113,11 +137,11 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     return neighbour_panel(model.sample(args.n, seed=args.seed), real, args.k), args.k + 1
 
 
-def _data(args) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images in [0, 1] and labels: the test split for reconstruct/arithmetic, the training split for neighbours."""
+def _data(args, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` images in [0, 1] and labels of the checkpoint's data ``split``: test for reconstruct and
+    arithmetic, train for neighbours, val (held out from training) for DRS's calibration."""
     from zoo.checkpoint import load_datamodule
     from zoo.metrics.quality import real_images
 
     data = load_datamodule(args.ckpt, **({"data_dir": args.data_dir} if args.data_dir else {}))
-    split = "train" if args.mode == "neighbours" else "test"
-    return real_images(data, split, 60_000 if split == "train" else 10_000)
+    return real_images(data, split, n)

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from zoo.arguments import InvalidArgument, PositiveInt
 from zoo.core.averaging import RunningMean, WeightEMA
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses_adversarial import feature_matching_loss
+from zoo.losses.stabilisers import feature_matching_loss
 from zoo.nets import EncoderFactory, GeneratorFactory, MinibatchDiscrimination
 
 
@@ -29,11 +29,16 @@ class AdversarialTechniques:
     Attributes:
         feature_matching: replace G's loss by ``||E f(x) - E f(G(z))||²`` on the discriminator's ``features`` (§3.1).
         minibatch_kernels: > 0 wraps the discriminator in a minibatch-discrimination layer with this many kernels
-            between its ``features`` and its ``head`` (§3.2).
+            between its ``features`` and its ``head`` (§3.2). Such a discriminator scores batches: trained on batches
+            that are all real or all generated, its optimum tells ``Π_j p_data(x_j)`` from ``Π_j p_g(x_j)``, so one
+            image's output mixes its own ratio with the rest of its batch's and no per-image ``log p_data/p_g`` can
+            be read from it: DRS and DDLS refuse such a model.
         minibatch_kernel_dim: size of each minibatch kernel's projection.
         historical_averaging: > 0 adds this weight times ``||θ - (1/t) Σ_i θ[i]||²`` to both players' losses (§3.3).
         ema_decay: > 0 keeps an exponential moving average of G's weights with this decay (e.g. 0.999), updated after
-            each G step and used whenever the model is in eval mode (``sample``, validation, image grids).
+            each G step and used whenever the model is in eval mode (``sample``, validation, image grids). D was
+            trained against the raw G, so its ratio is ``p_data/p_G``, not ``p_data/p_EMA``: DRS and DDLS propose
+            from the raw G (:meth:`AdversarialModel.proposal`), the one distribution the ratio corrects.
     """
 
     feature_matching: bool = False
@@ -116,6 +121,17 @@ class AdversarialModel(GenerativeModel):
         """``tanh(G(z))``; in eval mode with a generator EMA, the averaged generator's."""
         net = self.generator if self.generator_ema is None or self.training else self.generator_ema
         return torch.tanh(net(z))
+
+    def proposal(self, z: Tensor) -> Tensor:
+        """``tanh(G(z))`` of the raw generator, the one D was trained against (never the EMA)."""
+        return torch.tanh(self.generator(z))
+
+    def sampler_obstacle(self) -> str | None:
+        if self.techniques.minibatch_kernels > 0:
+            return ("but its discriminator uses minibatch discrimination: its output for one image depends on the "
+                    "rest of the batch, and at its optimum it scores whole batches, so no per-image ratio exists "
+                    "(train without minibatch_kernels to use DRS or DDLS)")
+        return None
 
     def prepare(self, real: Tensor, due: set[str]) -> dict:
         z = self.sample_latent(real.shape[0])

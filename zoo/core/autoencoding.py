@@ -11,8 +11,8 @@ from torch import Tensor, nn
 
 from zoo.arguments import InvalidArgument
 from zoo.core.base import GenerativeModel, LossTerms
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
-from zoo.losses_latent import RECONSTRUCTION_COSTS, pixel_mse, reconstruction_cost
+from zoo.losses.gan import discriminator_accuracy, gan_discriminator_loss, gan_generator_loss
+from zoo.losses.reconstruction import RECONSTRUCTION_COSTS, pixel_mse, reconstruction_cost
 from zoo.nets import EncoderFactory, GeneratorFactory
 
 
@@ -82,5 +82,5 @@ def code_discriminator_terms(discriminator: nn.Module, prior_codes: Tensor, code
 
 def code_adversarial_loss(discriminator: nn.Module, codes: Tensor, kind: str = "non_saturating") -> Tensor:
     """The encoder's adversarial loss, by default the non-saturating ``-E[log D(E(x))]``: make codes look drawn from
-    the prior (``kind`` as in :func:`zoo.losses.gan_generator_loss`)."""
+    the prior (``kind`` as in :func:`zoo.losses.gan.gan_generator_loss`)."""
     return gan_generator_loss(discriminator(codes), kind)

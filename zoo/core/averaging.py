@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.arguments import InvalidArgument
-from zoo.losses_adversarial import historical_averaging_penalty
+from zoo.losses.stabilisers import historical_averaging_penalty
 
 
 class WeightEMA(nn.Module):

@@ -94,6 +94,11 @@ def _check_sizes(image_shape: tuple, latent_dim: int) -> None:
                  "use --data.init_args.image_size of at most a few hundred px")
 
 
+def to_unit_range(images: Tensor) -> Tensor:
+    """Images in [-1, 1] (a model's own range) as float images in [0, 1], the range zoo returns and saves."""
+    return ((images.float() + 1) / 2).clamp(0, 1)
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; raised before the optimiser step, so the weights stay finite."""
 
@@ -188,10 +193,27 @@ class GenerativeModel(L.LightningModule):
             return self.log_density_ratio(x)
         raise self.sampler_refusal("ddls")
 
+    def sampler_obstacle(self) -> str | None:
+        """Why the discriminator's estimate cannot be read image by image although :meth:`density_samplers` names
+        it (e.g. its output depends on the rest of the batch), as the end of a refusal (``"but ..."``); None where
+        nothing stands in the way. The samplers and :func:`~zoo.sampling.modes.applicable_modes` refuse then."""
+        return None
+
+    def proposal(self, z: Tensor) -> Tensor:
+        """``G(z)`` in [-1, 1] of the generator the discriminator was trained against: what DRS and DDLS propose
+        from, since the discriminator's ratio is relative to that generator's density (:meth:`generate` here)."""
+        return self.generate(z)
+
     def sampler_refusal(self, sampler: str) -> SamplerNotApplicable:
-        """The error raised when ``sampler`` (``drs``/``ddls``) is not in :meth:`density_samplers`: it names the
-        model and the sampling modes that do apply (override to say why, as f-GAN does per divergence)."""
-        return refusal(self, sampler)
+        """The error raised when ``sampler`` (``drs``/``ddls``) is not in :meth:`density_samplers` or a
+        :meth:`sampler_obstacle` stands in the way: it names the model, the reason and the sampling modes that do
+        apply (override to say why, as f-GAN does per divergence)."""
+        return refusal(self, sampler, self.sampler_obstacle())
+
+    def require_sampler(self, sampler: str) -> None:
+        """Raise :meth:`sampler_refusal` unless ``sampler`` can read this model's discriminator image by image."""
+        if sampler not in self.density_samplers() or self.sampler_obstacle() is not None:
+            raise self.sampler_refusal(sampler)
 
     # --- the shared loop ---------------------------------------------------------------------------------------
 
@@ -309,7 +331,7 @@ class GenerativeModel(L.LightningModule):
             images = self.generate(z)
         finally:
             self.train(was_training)
-        return ((images.float() + 1) / 2).clamp(0, 1)
+        return to_unit_range(images)
 
     # --- checkpoint state --------------------------------------------------------------------------------------
 

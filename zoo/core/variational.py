@@ -18,8 +18,8 @@ from torch import Tensor, nn
 
 from zoo.arguments import InvalidArgument, NonNegativeFloat, PositiveFloat
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import bernoulli_nll, gaussian_kl, gaussian_nll, reparameterize
-from zoo.losses_latent import pixel_mse
+from zoo.losses.reconstruction import pixel_mse
+from zoo.losses.variational import bernoulli_nll, gaussian_kl, gaussian_nll, reparameterize
 from zoo.nets import EncoderFactory, GeneratorFactory
 
 LIKELIHOODS = ("bernoulli", "gaussian")

@@ -6,17 +6,30 @@ against the test set's own value and a noised test set's (which is higher), both
 
 Adapted to 28-32 px images: the standard MS-SSIM uses 5 scales and an 11-px Gaussian window (σ = 1.5), which needs
 images over 160 px. Here it uses **3 scales** (28 → 14 → 7 px, or 32 → 16 → 8), a **5-px Gaussian window with
-σ = 1.0**, and the first three of the standard scale weights (0.0448, 0.2856, 0.3001) renormalised to sum to 1;
-negative contrast terms are clipped at 0 (torchmetrics' ``normalize="relu"``) so that every pair gives a finite value.
+σ = 2/3 px** (its ±2 px are 3σ), and the first three of the standard scale weights (0.0448, 0.2856, 0.3001)
+renormalised to sum to 1; negative contrast terms are clipped at 0 (torchmetrics' ``normalize="relu"``) so that every
+pair gives a finite value. The constants below are the one statement of these settings: torchmetrics sizes a
+Gaussian window from σ alone (``2·int(3.5σ + 0.5) + 1`` px, ignoring ``kernel_size``), so :data:`KERNEL_SIZE` is
+derived from :data:`SIGMA` by that rule, and σ = 1 would run a 9-px window.
 """
 
 import torch
 from torch import Tensor
 
-KERNEL_SIZE = 5
-SIGMA = 1.0
+SIGMA = 2 / 3
+"""σ of the Gaussian window, in pixels."""
+KERNEL_SIZE = 2 * int(3.5 * SIGMA + 0.5) + 1
+"""The window torchmetrics runs for :data:`SIGMA`: 5 px."""
 BETAS = tuple(b / (0.0448 + 0.2856 + 0.3001) for b in (0.0448, 0.2856, 0.3001))
-NOISE_STD = 0.2  # the noised reference: Gaussian pixel noise of this std on [0, 1] images, clipped
+"""The weight of each scale (finest first)."""
+SCALES = len(BETAS)
+PAIRS = 2000
+"""Random pairs of distinct images the score averages over."""
+NOISE_STD = 0.2
+"""The noised reference: Gaussian pixel noise of this std on [0, 1] images, clipped."""
+SETTINGS = (f"1 - mean MS-SSIM over {PAIRS} random pairs; {SCALES} scales, a {KERNEL_SIZE}-px Gaussian window "
+            f"(σ = {SIGMA:.2f} px)")
+"""The settings in words, for tables and reports to cite."""
 
 
 def ms_ssim_pairs(a: Tensor, b: Tensor, batch_size: int = 500) -> Tensor:
@@ -26,8 +39,8 @@ def ms_ssim_pairs(a: Tensor, b: Tensor, batch_size: int = 500) -> Tensor:
     if a.shape != b.shape or a.dim() != 4:
         raise ValueError(f"MS-SSIM compares two batches of images of one shape (N, C, H, W); got {tuple(a.shape)} "
                          f"and {tuple(b.shape)}")
-    if min(a.shape[-2:]) <= (KERNEL_SIZE - 1) * (len(BETAS) - 1) ** 2:
-        raise ValueError(f"images of {tuple(a.shape[-2:])} px are too small for {len(BETAS)}-scale MS-SSIM with a "
+    if min(a.shape[-2:]) <= (KERNEL_SIZE - 1) * (SCALES - 1) ** 2:
+        raise ValueError(f"images of {tuple(a.shape[-2:])} px are too small for {SCALES}-scale MS-SSIM with a "
                          f"{KERNEL_SIZE}-px window; the diversity score is set up for 28-32 px images")
     metric = MultiScaleStructuralSimilarityIndexMeasure(
         gaussian_kernel=True, kernel_size=KERNEL_SIZE, sigma=SIGMA, betas=BETAS, data_range=1.0,
@@ -38,7 +51,7 @@ def ms_ssim_pairs(a: Tensor, b: Tensor, batch_size: int = 500) -> Tensor:
     return metric.compute().flatten()
 
 
-def diversity_score(images: Tensor, pairs: int = 2000, seed: int = 0) -> float:
+def diversity_score(images: Tensor, pairs: int = PAIRS, seed: int = 0) -> float:
     """``1 - mean MS-SSIM`` over ``pairs`` random pairs of distinct images (N >= 2, (N, C, H, W) in [0, 1])."""
     n = len(images)
     if n < 2 or pairs < 1:
@@ -55,7 +68,7 @@ def noised(images: Tensor, std: float = NOISE_STD, seed: int = 0) -> Tensor:
     return (images + std * torch.randn(images.shape, generator=generator)).clamp(0, 1)
 
 
-def reference_diversity(real: Tensor, split: str = "test", pairs: int = 2000, seed: int = 0) -> dict[str, float]:
+def reference_diversity(real: Tensor, split: str = "test", pairs: int = PAIRS, seed: int = 0) -> dict[str, float]:
     """The diversity of the real images of ``split`` and of their noised copy, the two values a model's score is
     read against, keyed ``diversity[<split>]`` and ``diversity[<split>+noise]``."""
     return {f"diversity[{split}]": diversity_score(real, pairs, seed),

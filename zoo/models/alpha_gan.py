@@ -8,13 +8,13 @@ from torch import Tensor
 from zoo.arguments import InvalidArgument, NonNegativeFloat
 from zoo.core.autoencoding import code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import (
+from zoo.losses.gan import (
     discriminator_accuracy,
     gan_discriminator_loss,
     gan_generator_loss,
     logistic_log_density_ratio,
 )
-from zoo.losses_latent import pixel_mse
+from zoo.losses.reconstruction import pixel_mse
 from zoo.nets import (
     ConvEncoder,
     DCGANDiscriminator,

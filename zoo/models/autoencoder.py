@@ -12,7 +12,7 @@ from torch import Tensor
 from zoo.arguments import InvalidArgument, UnitFloat
 from zoo.core.autoencoding import AutoencodingModel
 from zoo.core.base import LossTerms, Update
-from zoo.losses_latent import NOISE_TYPES, corrupt
+from zoo.losses.reconstruction import NOISE_TYPES, corrupt
 from zoo.nets import ConvDecoder, ConvEncoder, EncoderFactory, GeneratorFactory
 from zoo.registry import register
 

@@ -8,7 +8,7 @@ from torch import Tensor
 from zoo.arguments import PositiveFloat
 from zoo.core.base import LossTerms, Update
 from zoo.core.variational import VariationalModel
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss
+from zoo.losses.gan import discriminator_accuracy, gan_discriminator_loss
 from zoo.nets import ConvDecoder, EncoderFactory, GeneratorFactory, JointDiscriminator, JointFactory, NoisyEncoder
 from zoo.registry import register
 

@@ -13,7 +13,7 @@ from torch import Tensor
 from zoo.arguments import PositiveInt, NonNegativeFloat, UnitFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses_adversarial import began_convergence, began_k_update, reconstruction_energy
+from zoo.losses.energy_based import began_convergence, began_k_update, reconstruction_energy
 from zoo.nets import AutoencoderDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register
 

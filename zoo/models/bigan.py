@@ -5,8 +5,9 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss, reparameterize
-from zoo.losses_latent import pixel_mse
+from zoo.losses.gan import discriminator_accuracy, gan_discriminator_loss
+from zoo.losses.reconstruction import pixel_mse
+from zoo.losses.variational import reparameterize
 from zoo.nets import ConvEncoder, DCGANGenerator, EncoderFactory, GeneratorFactory, JointDiscriminator, JointFactory
 from zoo.registry import register
 

@@ -13,8 +13,9 @@ from torch import Tensor
 from zoo.arguments import PositiveInt, NonNegativeFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses_adversarial import (
+from zoo.losses.critics import (
     cramer_critic,
+    cramer_energy,
     cramer_generator_loss,
     cramer_surrogate,
     gradient_norm_penalty,
@@ -89,16 +90,12 @@ class CramerGAN(AdversarialModel):
         return ("ddls",)  # a Lipschitz critic, as WGAN-GP's: an energy, no density ratio
 
     def energy(self, x: Tensor, references: int = 256) -> Tensor:
-        """``d(x) = E_{x'_g}[||h(x) - h(x'_g)||₂] - ||h(x)||₂``, the critic f of Algorithm 1 with its reference
-        sample averaged over ``references`` generated images (a fixed seed, so d is one function of x). f is trained
-        as WGAN-GP's critic is, ``max E f(x_r) - E f(x_g)`` under the same gradient penalty, so Che et al.'s (2020)
-        Wasserstein energy ``p_t ∝ p_g·e^{f(x)}`` applies to it."""
+        """``d(x)`` of :func:`~zoo.losses.critics.cramer_energy`, its reference sample ``references`` generated
+        images (a fixed seed, so d is one function of x)."""
         with torch.no_grad():
             generator = torch.Generator().manual_seed(0)
             h_reference = self.discriminator(self.generate(self.sample_latent(references, generator)))
-        h_x = self.discriminator(x).float()  # (B, F)
-        distances = torch.cdist(h_x, h_reference.float())  # (B, references)
-        return distances.mean(1) - h_x.norm(dim=1)
+        return cramer_energy(self.discriminator(x), h_reference)
 
     def evaluate(self, real: Tensor) -> LossTerms:
         z = self.sample_latent(2 * real.shape[0])

@@ -11,7 +11,7 @@ from torch import Tensor
 from zoo.arguments import PositiveInt, PositiveFloat, NonNegativeFloat
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses_adversarial import ebgan_discriminator_loss, pull_away_term, reconstruction_energy
+from zoo.losses.energy_based import ebgan_discriminator_loss, pull_away_term, reconstruction_energy
 from zoo.nets import AutoencoderDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register
 

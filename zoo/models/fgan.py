@@ -3,7 +3,7 @@
 For a convex f with f(1) = 0, ``D_f(P || Q) >= sup_T E_P[T(x)] - E_Q[f*(T(x))]`` (eq. 4), tight at
 ``T*(x) = f'(p(x)/q(x))``. The critic is ``T(x) = g_f(V(x))`` with V a network and g_f an output activation onto
 the domain of the conjugate f*; it ascends the bound while the generator descends it. The table of divergences
-(f, f*, g_f, f') is in :mod:`zoo.losses_adversarial`.
+(f, f*, g_f, f') is in :mod:`zoo.losses.fgan`.
 """
 
 from lightning.pytorch.cli import OptimizerCallable
@@ -12,12 +12,12 @@ from torch import Tensor
 from zoo.arguments import InvalidArgument, named_choice
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses_adversarial import (
+from zoo.losses.fgan import (
     F_DIVERGENCES,
-    fgan_divergence_estimate,
-    fgan_discriminator_loss,
-    fgan_generator_loss,
     f_divergence,
+    fgan_discriminator_loss,
+    fgan_divergence_estimate,
+    fgan_generator_loss,
 )
 from zoo.nets import DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register

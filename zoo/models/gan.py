@@ -7,7 +7,7 @@ from torch import Tensor
 from zoo.arguments import LabelFloat, named_choice
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms
-from zoo.losses import (
+from zoo.losses.gan import (
     discriminator_accuracy,
     gan_discriminator_loss,
     gan_generator_loss,
@@ -20,6 +20,11 @@ from zoo.registry import register
 @register(family="gan", paper="Goodfellow et al. 2014, Generative Adversarial Nets, arXiv:1406.2661")
 class GAN(AdversarialModel):
     """``min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]`` with k = ``n_critic`` D-steps per G-step.
+
+    DRS and DDLS read ``log p_data/p_g`` from D's optimum (:meth:`log_density_ratio`). With minibatch
+    discrimination D scores batches, not images, so both refuse; with a generator EMA they propose from the raw G
+    that D was trained against; under label smoothing (α < 1) no ratio exists where ``sigmoid(logit) >= α``, and
+    those samples are rejected (DRS) or never entered (DDLS), with a count.
 
     Args:
         image_shape: (C, H, W) of the data (linked from the data module).

@@ -12,7 +12,7 @@ from typing import Annotated
 from zoo.arguments import InvalidArgument, PositiveInt, PositiveFloat, NonNegativeFloat, Range
 from zoo.core.base import LossTerms
 from zoo.core.variational import VariationalModel
-from zoo.losses_latent import categorical_kl_uniform, gumbel_softmax
+from zoo.losses.variational import categorical_kl_uniform, gumbel_softmax
 from zoo.nets import ConvDecoder, ConvEncoder, EncoderFactory, GeneratorFactory
 from zoo.registry import register
 

@@ -7,15 +7,14 @@ from torch import Tensor
 
 from zoo.arguments import NonNegativeFloat
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import (
+from zoo.losses.gan import (
     discriminator_accuracy,
     gan_discriminator_loss,
     gan_generator_loss,
     logistic_log_density_ratio,
-    gaussian_kl,
-    reparameterize,
 )
-from zoo.losses_latent import pixel_mse
+from zoo.losses.reconstruction import pixel_mse
+from zoo.losses.variational import gaussian_kl, reparameterize
 from zoo.nets import ConvEncoder, DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register
 

@@ -6,8 +6,8 @@ from torch import Tensor
 
 from zoo.arguments import NonNegativeFloat
 from zoo.core.base import GenerativeModel, LossTerms, Update
-from zoo.losses import discriminator_accuracy, gan_discriminator_loss
-from zoo.losses_latent import pixel_mse
+from zoo.losses.gan import discriminator_accuracy, gan_discriminator_loss
+from zoo.losses.reconstruction import pixel_mse
 from zoo.nets import ConvEncoder, DCGANGenerator, EncoderFactory, GeneratorFactory, JointDiscriminator, JointFactory
 from zoo.registry import register
 

@@ -8,7 +8,7 @@ from zoo.arguments import InvalidArgument, NonNegativeFloat
 from zoo.core.autoencoding import AutoencodingModel, code_adversarial_loss, code_discriminator_terms
 from zoo.core.base import LossTerms, Update
 from zoo.core.priors import PriorFactory, StandardGaussian
-from zoo.losses_latent import WAE_SCALES, mmd_imq
+from zoo.losses.mmd import WAE_SCALES, mmd_imq
 from zoo.nets import ConvDecoder, ConvEncoder, EncoderFactory, GeneratorFactory, LatentDiscriminator, LatentFactory
 from zoo.registry import register
 

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from zoo.arguments import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range
 from zoo.core.adversarial import AdversarialModel, AdversarialTechniques
 from zoo.core.base import LossTerms, Update
-from zoo.losses_adversarial import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
+from zoo.losses.critics import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from zoo.nets import DCGANCritic, DCGANDiscriminator, DCGANGenerator, EncoderFactory, GeneratorFactory
 from zoo.registry import register
 

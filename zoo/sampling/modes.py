@@ -13,11 +13,16 @@ class SamplerNotApplicable(ValueError):
     """A discriminator-driven sampler was asked of a model whose discriminator does not estimate its quantity."""
 
 
+class SamplerWarning(UserWarning):
+    """A discriminator-driven sampler ran, but found no valid score for some samples (outside the range the
+    discriminator's optimum can take) or chains that had not settled."""
+
+
 def applicable_modes(model) -> tuple[str, ...]:
     """The ``zoo sample`` modes that apply to ``model``: encoder modes need ``reconstruct``/``encode``, DRS and
-    DDLS need the model to declare them."""
+    DDLS need the model to declare them and no :meth:`~zoo.core.base.GenerativeModel.sampler_obstacle`."""
     encoder = hasattr(model, "reconstruct") and hasattr(model, "encode")
-    supported = set(model.density_samplers())
+    supported = set(model.density_samplers()) if model.sampler_obstacle() is None else set()
     return tuple(m for m in MODES if (m not in ("reconstruct", "arithmetic") or encoder)
                  and (m not in DENSITY_SAMPLERS or m in supported))
 

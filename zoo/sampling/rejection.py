@@ -7,15 +7,22 @@ and uses ``F(x) = d - d_M - log(1 - exp(d - d_M - ε))`` (the logit of ``exp(d -
 exactness for acceptance rate: accept with probability ``sigmoid(F(x) - γ)``. ``γ = 0`` is exact rejection
 sampling; the paper sets ``γ`` per batch to a percentile of F: a high percentile keeps only the samples D likes
 best (fewer accepted), a low one accepts more than exact rejection would: to raise a low acceptance
-rate, lower the quantile. Optionally the logits are first recalibrated on
-held-out real and generated images (logistic regression on the logit), since a trained D is rarely calibrated.
+rate, lower the quantile.
+
+A trained D is rarely calibrated, so, as the paper does, the scores are first calibrated on held-out data: a
+logistic regression ``sigmoid(a·d + b)`` (Platt scaling) fitted to tell held-out real images from as many fresh
+proposals, whose ``a·d + b`` is the calibrated log ratio (equal class sizes: prior odds 1). Candidates whose score
+is NaN (no ratio exists there, e.g. ``σ >= α`` under one-sided label smoothing) are rejected and counted.
 """
 
+import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from zoo.sampling.modes import SamplerWarning
 
 
 class LowAcceptanceError(RuntimeError):
@@ -26,12 +33,14 @@ class DiscriminatorRejectionSampler:
     """Rejection sampling of a generator's samples by a discriminator's logits.
 
     Args:
-        propose: ``n -> (samples, latents)``: draws n candidate samples (any tensor shape, first dim n).
-        logit: ``samples -> (n,)`` the discriminator's logit log p_data/p_g for each sample.
+        propose: ``n -> samples``: draws n candidate samples (any tensor shape, first dim n).
+        logit: ``samples -> (n,)`` the discriminator's estimate of log p_data/p_g for each sample (NaN: none).
         burn_in: samples used to estimate the maximum logit before sampling.
         gamma_quantile: per-batch quantile of F used as γ (e.g. 0.8 accepts more); None: γ = 0, exact.
         epsilon: keeps ``log(1 - exp(·))`` finite.
         batch_size: candidates drawn per round.
+        held_out: real samples not trained on; given, the logits are calibrated on them (:meth:`calibrate`)
+            before the burn-in. None: the logits are used as they are.
     """
 
     def __init__(
@@ -42,64 +51,97 @@ class DiscriminatorRejectionSampler:
         gamma_quantile: float | None = None,
         epsilon: float = 1e-6,
         batch_size: int = 1000,
+        held_out: Tensor | None = None,
     ) -> None:
         if burn_in < 1 or batch_size < 1:
             raise ValueError(f"DRS needs burn_in >= 1 and batch_size >= 1 candidates, got {burn_in} and {batch_size}")
         if gamma_quantile is not None and not 0.0 <= gamma_quantile <= 1.0:
             raise ValueError(f"gamma_quantile is a quantile in [0, 1] (or None for exact DRS), got {gamma_quantile}")
-        self.propose, self.logit = propose, logit
+        self.propose, self.logit, self.burn_in = propose, logit, burn_in
         self.gamma_quantile, self.epsilon, self.batch_size = gamma_quantile, epsilon, batch_size
-        self.scale, self.shift = 1.0, 0.0  # calibration of the logits
-        self.max_logit = max(self._logits(self.propose(batch_size)).max().item()
-                             for _ in range(max(1, burn_in // batch_size)))
-        self.proposed = self.accepted = 0
+        self.scale, self.shift = 1.0, 0.0  # calibration of the logits: a·d + b
+        self.proposed = self.accepted = self.unscored = 0
+        if held_out is not None:
+            self.calibrate(held_out)
+        else:
+            self.max_logit = self._burn_in()
 
     def _logits(self, samples: Tensor) -> Tensor:
         return self.logit(samples).flatten().double() * self.scale + self.shift
 
-    def calibrate(self, real: Tensor, fake: Tensor, steps: int = 500) -> None:
-        """Fit ``sigmoid(a · logit + b)`` to tell held-out ``real`` from ``fake`` samples, and use a·logit + b."""
-        with torch.no_grad():
-            logits = torch.cat([self.logit(real).flatten(), self.logit(fake).flatten()]).double()
-        targets = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))]).double()
-        a, b = torch.ones((), dtype=torch.double, requires_grad=True), torch.zeros((), dtype=torch.double,
-                                                                                     requires_grad=True)
-        optimizer = torch.optim.LBFGS([a, b], max_iter=steps)
+    def _burn_in(self) -> float:
+        """The largest finite score of ``burn_in`` proposals."""
+        scores = torch.cat([self._logits(self.propose(self.batch_size))
+                            for _ in range(max(1, self.burn_in // self.batch_size))])
+        scored = scores[~scores.isnan()]
+        if len(scored) == 0:
+            raise ValueError("the discriminator gives no density ratio for any burn-in sample (every score is NaN)")
+        return scored.max().item()
+
+    @torch.no_grad()
+    def calibrate(self, real: Tensor, steps: int = 500) -> None:
+        """Fit ``sigmoid(a·d + b)`` to tell held-out ``real`` samples from as many proposals, use ``a·d + b`` as the
+        log ratio from now on, and redo the burn-in under it. Refuses a fit whose slope is not positive (the scores
+        rank real and generated samples the wrong way round, or not at all)."""
+        self.scale, self.shift = 1.0, 0.0
+        scores = torch.cat([self._logits(real), self._logits(self.propose(len(real)))])
+        targets = torch.cat([torch.ones(len(real)), torch.zeros(len(scores) - len(real))]).double()
+        scored = ~scores.isnan()
+        scores, targets = scores[scored], targets[scored]
+        a = torch.ones((), dtype=torch.double, requires_grad=True)
+        b = torch.zeros((), dtype=torch.double, requires_grad=True)
+        optimizer = torch.optim.LBFGS([a, b], max_iter=steps, line_search_fn="strong_wolfe")
 
         def closure():
             optimizer.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(a * logits + b, targets)
+            loss = F.binary_cross_entropy_with_logits(a * scores + b, targets)
             loss.backward()
             return loss
 
-        optimizer.step(closure)
+        with torch.enable_grad():
+            optimizer.step(closure)
+        if not a.item() > 0:
+            raise ValueError(f"calibration on {len(real)} held-out images failed: the fitted slope a = {a.item():.3g} "
+                             "is not positive, so the discriminator does not tell them from generated ones")
         self.scale, self.shift = a.item(), b.item()
-        with torch.no_grad():
-            self.max_logit = max(self.max_logit * self.scale + self.shift, (logits * self.scale + self.shift).max().item())
+        self.max_logit = self._burn_in()
 
     def acceptance_probability(self, logits: Tensor) -> Tensor:
-        self.max_logit = max(self.max_logit, logits.max().item())
+        """``sigmoid(F(x) - γ)`` per candidate; 0 where the score is NaN."""
+        scored = ~logits.isnan()
+        if scored.any():
+            self.max_logit = max(self.max_logit, logits[scored].max().item())
         shifted = logits - self.max_logit
         f = shifted - torch.log1p(-torch.exp(shifted - self.epsilon))
-        gamma = torch.quantile(f, self.gamma_quantile) if self.gamma_quantile is not None else 0.0
-        return torch.sigmoid(f - gamma)
+        gamma = torch.nanquantile(f, self.gamma_quantile) if self.gamma_quantile is not None and scored.any() else 0.0
+        return torch.sigmoid(f - gamma).nan_to_num(nan=0.0)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, max_rounds: int = 10_000) -> Tensor:
-        """Draw until ``n`` candidates are accepted; ``acceptance_rate`` reports the cost."""
+        """Draw until ``n`` candidates are accepted; ``acceptance_rate`` reports the cost, ``unscored`` counts the
+        candidates rejected for want of a score (a :class:`SamplerWarning` says how many)."""
         if n < 1 or max_rounds < 1:
             raise ValueError(f"DRS draws n >= 1 samples in max_rounds >= 1 rounds, got n={n}, max_rounds={max_rounds}")
-        kept, count = [], 0
-        for _ in range(max_rounds):
-            candidates = self.propose(self.batch_size)
-            accept = torch.rand(len(candidates), generator=generator, dtype=torch.double) < \
-                self.acceptance_probability(self._logits(candidates)).cpu()
-            self.proposed += len(candidates)
-            self.accepted += int(accept.sum())
-            kept.append(candidates[accept.to(candidates.device)])
-            count += int(accept.sum())
-            if count >= n:
-                return torch.cat(kept)[:n]
+        kept, count, proposed, unscored = [], 0, self.proposed, self.unscored
+        try:
+            for _ in range(max_rounds):
+                candidates = self.propose(self.batch_size)
+                logits = self._logits(candidates)
+                accept = torch.rand(len(candidates), generator=generator, dtype=torch.double) < \
+                    self.acceptance_probability(logits).cpu()
+                self.proposed += len(candidates)
+                self.accepted += int(accept.sum())
+                self.unscored += int(logits.isnan().sum())
+                kept.append(candidates[accept.to(candidates.device)])
+                count += int(accept.sum())
+                if count >= n:
+                    return torch.cat(kept)[:n]
+        finally:
+            if self.unscored > unscored:
+                warnings.warn(SamplerWarning(
+                    f"DRS: {self.unscored - unscored} of {self.proposed - proposed} candidates had no density ratio "
+                    "(the discriminator's output lies outside the range its optimum can take, e.g. sigmoid >= "
+                    "real_label under one-sided label smoothing) and were rejected"), stacklevel=2)
         raise LowAcceptanceError(
             f"DRS accepted only {count} of {self.proposed} candidates (acceptance rate {self.acceptance_rate:.2e}); "
             "lower gamma_quantile to accept more (a lower quantile of F as gamma accepts more samples)"
@@ -110,15 +152,17 @@ class DiscriminatorRejectionSampler:
         return self.accepted / max(1, self.proposed)
 
 
-def drs_for_model(model, burn_in: int = 10_000, gamma_quantile: float | None = 0.8, batch_size: int = 500):
-    """A :class:`DiscriminatorRejectionSampler` over a model's generator (images in [-1, 1]) that accepts by its
-    :meth:`~zoo.core.base.GenerativeModel.log_density_ratio`; models that do not declare ``drs`` are refused."""
-    if "drs" not in model.density_samplers():
-        raise model.sampler_refusal("drs")
+def drs_for_model(model, burn_in: int = 10_000, gamma_quantile: float | None = 0.8, batch_size: int = 500,
+                  held_out: Tensor | None = None) -> DiscriminatorRejectionSampler:
+    """A :class:`DiscriminatorRejectionSampler` over the model's :meth:`~zoo.core.base.GenerativeModel.proposal`
+    (images in [-1, 1]) that accepts by its :meth:`~zoo.core.base.GenerativeModel.log_density_ratio`, calibrated
+    on ``held_out`` real images in [0, 1] when given; models that cannot serve ``drs`` are refused."""
+    model.require_sampler("drs")
     model.eval()
 
     def propose(n: int) -> Tensor:
-        return model.generate(model.sample_latent(n))
+        return model.proposal(model.sample_latent(n))
 
+    real = None if held_out is None else held_out.to(model.device) * 2 - 1
     return DiscriminatorRejectionSampler(propose, model.log_density_ratio, burn_in, gamma_quantile,
-                                         batch_size=batch_size)
+                                         batch_size=batch_size, held_out=real)

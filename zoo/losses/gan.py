@@ -1,14 +1,11 @@
-"""Loss functions as pure tensor functions; every model imports its losses from here.
-
-Conventions: image tensors are (B, C, H, W); per-image quantities are summed over pixels / latent dimensions and
-averaged over the batch, so likelihood terms are in nats per image.
-"""
+"""The original GAN's losses and the density ratio its discriminator's optimum gives (DRS, DDLS)."""
 
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
 
 # --- the original GAN (Goodfellow et al. 2014, arXiv:1406.2661) --------------------------------------------------
 
@@ -48,43 +45,23 @@ def discriminator_accuracy(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     return correct / (real_logits.numel() + fake_logits.numel())
 
 
+def log_or_nan(u: Tensor) -> Tensor:
+    """``log u`` where ``u > 0`` and NaN elsewhere: no value where none exists, rather than a clamped one; the
+    gradient stays finite everywhere, so a sampler can mask the NaNs and differentiate the rest."""
+    return torch.where(u > 0, torch.log(u.clamp_min(torch.finfo(u.dtype).tiny)), torch.nan)
+
+
 def logistic_log_density_ratio(logits: Tensor, real_label: float = 1.0, fake_batches: int = 1) -> Tensor:
     """``log p_data(x)/p_g(x)`` from the logits (B,) of a logistic discriminator at its optimum.
 
     D is trained with target ``α = real_label`` on one data batch and 0 on ``k = fake_batches`` equally weighted
     batches drawn from p_g, so ``D*(x) = α p / (p + k q)`` (Goodfellow et al. 2014, Prop. 1, for α = k = 1) and
-    ``p/q = k σ / (α - σ)``, σ = sigmoid(logit): with α = 1 that is ``log p/q = logit + log k``. VAE-GAN's and
-    α-GAN's discriminators see k = 2 model batches (reconstructions and samples); taking both as draws of p_g is
-    the approximation their ratio rests on.
+    ``p/q = k σ / (α - σ)``, σ = sigmoid(logit): with α = 1 that is ``log p/q = logit + log k``. Under one-sided
+    label smoothing (α < 1) the optimum stays below α, so where ``σ >= α`` no ratio exists and the result is NaN
+    (the samplers reject those samples and count them). VAE-GAN's and α-GAN's discriminators see k = 2 model
+    batches (reconstructions and samples); taking both as draws of p_g is the approximation their ratio rests on.
     """
     logits = logits.flatten().float()
     if real_label == 1.0:
         return logits + math.log(fake_batches)
-    sigma = torch.sigmoid(logits)
-    return math.log(fake_batches) + F.logsigmoid(logits) - torch.log(torch.clamp(real_label - sigma, min=1e-12))
-
-
-# --- variational terms (Kingma & Welling 2014, arXiv:1312.6114) --------------------------------------------------
-
-
-def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
-    """``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per sample, summed over latent dims:
-    ``-1/2 Σ (1 + logvar - mu² - exp(logvar))``. Shape (B,)."""
-    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
-
-
-def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
-    """``z = mu + sigma ⊙ eps`` with ``eps ~ N(0, I)``: a sample of q(z|x) that is differentiable in (mu, logvar)."""
-    return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-
-
-def bernoulli_nll(logits: Tensor, target: Tensor) -> Tensor:
-    """``-log p(x|z)`` of a Bernoulli decoder with ``p = sigmoid(logits)``, targets in [0, 1]. Shape (B,)."""
-    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
-
-
-def gaussian_nll(mean: Tensor, log_std: Tensor, target: Tensor) -> Tensor:
-    """``-log N(x; mean, exp(log_std)²)`` summed over pixels (``log_std`` broadcasts). Shape (B,)."""
-    log_std = log_std.expand_as(mean)
-    per_pixel = 0.5 * ((target - mean) * torch.exp(-log_std)).pow(2) + log_std + 0.5 * math.log(2 * math.pi)
-    return per_pixel.flatten(1).sum(1)
+    return math.log(fake_batches) + F.logsigmoid(logits) - log_or_nan(real_label - torch.sigmoid(logits))
