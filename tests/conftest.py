@@ -14,6 +14,23 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 REPO = Path(__file__).resolve().parent.parent
 
 
+def run_in_process(argv: list[str]) -> tuple[int, str]:
+    """``zoo ARGV`` in this process: its exit status and what it printed to stderr."""
+    import contextlib
+    import io
+
+    from zoo.cli import main
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+    return code, stderr.getvalue()
+
+
 def tiny_trainer(tmp_path: Path, **overrides) -> L.Trainer:
     """A quiet CPU trainer writing into ``tmp_path``; keyword arguments override the defaults."""
     settings = dict(

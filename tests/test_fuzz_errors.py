@@ -9,10 +9,8 @@ same code the ``zoo`` command runs); a few run the real command in a subprocess.
 the ``slow`` variants explore more.
 """
 
-import contextlib
 import hashlib
 import inspect
-import io
 import math
 import os
 import subprocess
@@ -26,8 +24,8 @@ from hypothesis import strategies as st
 
 import datamodules
 import zoo
+from tests.conftest import run_in_process
 from zoo.arguments import declared_ranges
-from zoo.cli import main
 from zoo.commands import COMMANDS
 from zoo.core.base import _constructor_arguments
 from zoo.errors import explain
@@ -109,18 +107,6 @@ def bad_values(spec, textual: bool = False) -> st.SearchStrategy:
 
 
 # --- how an outcome is judged ------------------------------------------------------------------------------------
-
-def run_in_process(argv: list[str]) -> tuple[int, str]:
-    """``zoo ARGV`` in this process: its exit status and what it printed to stderr."""
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 1
-    return code, stderr.getvalue()
-
 
 def zoo_lines(stderr: str) -> list[str]:
     """stderr from the ``zoo: error:`` line on (Lightning's and Python's warnings before it are not zoo's)."""
@@ -278,6 +264,59 @@ def test_impossible_memory_requests_are_refused_with_their_cost(argv, names, che
     code, stderr = run_in_process(argv)
     assert_refused(code, stderr, names=names)
     assert "of memory; this machine has" in stderr
+
+
+# --- Lightning's other subcommands and the Python API ----------------------------------------------------------------
+
+def bad_checkpoints(folder: Path, checkpoint: Path) -> st.SearchStrategy:
+    """Paths and names that are no readable checkpoint: missing files, misspelt names, folders, truncated files."""
+
+    def truncated(cut: int) -> str:
+        path = folder / f"cut{cut}.ckpt"
+        path.write_bytes(checkpoint.read_bytes()[:cut])
+        return str(path)
+
+    names = st.text("abcdefghijklmnopqrstuvwxyz_.", min_size=1, max_size=20).map(lambda s: "no_such_" + s)
+    return st.one_of(names, st.just(str(folder)), st.integers(0, 4000).map(truncated),
+                     st.sampled_from(["vae_fashon_mnist", "dcgan_fashion_mnsit.ckpt"]))
+
+
+@pytest.mark.parametrize("command", ["validate", "test", "predict"])
+@settings(max_examples=4, **FAST)
+@given(data=st.data())
+def test_validate_test_predict_refuse_bad_checkpoints_in_one_message(command, data, checkpoint, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(command)
+    path = data.draw(bad_checkpoints(folder, checkpoint), label="ckpt_path")
+    code, stderr = run_in_process([command, *TINY_FIT[1:], "--model=VAE", f"--trainer.default_root_dir={folder}",
+                                   "--ckpt_path", path])
+    assert_refused(code, stderr)
+
+
+def _python_refuses(call) -> str:
+    """``call()`` raises a user error (explained in zoo's one format, short); its message."""
+    with pytest.raises(Exception) as raised:
+        call()
+    message = explain(raised.value)
+    assert message is not None, f"{type(raised.value).__name__} is not a user error: {raised.value}"
+    assert len(message.splitlines()) <= MAX_LINES, message
+    return message
+
+
+@settings(max_examples=15, **FAST)
+@given(data=st.data())
+def test_python_entry_points_refuse_bad_input_with_one_message(data, checkpoint, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    entry = data.draw(st.sampled_from(["load", "create", "sample"]), label="entry point")
+    if entry == "load":
+        _python_refuses(lambda: zoo.load(data.draw(bad_checkpoints(folder, checkpoint), label="path")))
+    elif entry == "create":
+        name = data.draw(st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).map(lambda s: "x" + s))
+        assert "unknown model" in _python_refuses(lambda: zoo.create(name))
+    else:
+        n = data.draw(st.one_of(st.integers(max_value=0, min_value=-(10**12)), st.integers(10**13, 10**30),
+                                st.sampled_from([math.nan, 2.5, "4", None, True])), label="n")
+        model = zoo.load(checkpoint)
+        assert "n" in _python_refuses(lambda: model.sample(n))
 
 
 # --- the real command, in a few subprocesses ---------------------------------------------------------------------

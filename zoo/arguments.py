@@ -14,8 +14,11 @@ import argparse
 import inspect
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
+
+from zoo.names import did_you_mean
 
 
 class InvalidArgument(ValueError):
@@ -154,6 +157,10 @@ class CommandParser(argparse.ArgumentParser):
     """The parser of a ``zoo`` subcommand: a bad argument ends as ``zoo: error: ...`` and a ``fix:`` line (exit 2)."""
 
     def error(self, message: str):
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:  # argparse lists the choices; say which one was probably meant
+            message += did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)) or
+                                    choice.group(2).split(", "))
         self.exit(2, f"zoo: error: {self.prog}: {message}\nfix: see `{self.prog} --help`.\n")
 
 
@@ -164,8 +171,9 @@ def comma_list(choices: tuple[str, ...]):
         names = tuple(name.strip() for name in text.split(",") if name.strip())
         unknown = [name for name in names if name not in choices]
         if unknown or not names:
+            close = did_you_mean(unknown[0], choices) if unknown else ""
             raise argparse.ArgumentTypeError(f"unknown {', '.join(map(repr, unknown)) or 'empty list'}; "
-                                             f"choose from {','.join(choices)}")
+                                             f"choose from {','.join(choices)}.{close}")
         return names
 
     parse.__name__ = "list"

@@ -15,7 +15,7 @@ from jsonargparse import ArgumentParser
 
 from zoo.checkpoint_errors import CheckpointError
 from zoo.core.base import GenerativeModel
-from zoo.locate import locate
+from zoo.locate import locate, near_misses
 from zoo.registry import get_model
 
 _INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"  # lets Lightning's own load_from_checkpoint work too
@@ -75,7 +75,8 @@ def read_checkpoint(path: str | Path, trusted: bool = False) -> dict:
                               f"{path / 'last.ckpt'} (training prints where it saved).")
     if not path.is_file():
         raise CheckpointError(
-            f"checkpoint {path} does not exist. Fix: check the path (training prints where it saved), "
+            f"checkpoint {path} does not exist.{near_misses(path)} Fix: check the path (training prints where it "
+            "saved), "
             "or give the name of a published checkpoint (`zoo pull --list`)."
         )
     try:

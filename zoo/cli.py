@@ -7,6 +7,7 @@ its fix (:mod:`zoo.errors`), ``--debug`` adds their traceback.
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 import yaml
 from jsonargparse import DefaultHelpFormatter
@@ -24,12 +25,14 @@ from zoo.checkpoint import read_checkpoint
 from zoo.commands import COMMANDS
 from zoo.config_files import check_config_file, config_arguments, resolve_config_arguments, shipped_configs
 from zoo.core.base import GenerativeModel
+from zoo.core.checkpoint_io import remove_stale_temporaries
 from zoo.errors import USER_ERRORS, ConfigError, debug_requested, explain, explain_parse_error, report
 from zoo.runs import launched_as_global_rank_zero, newest_last_checkpoint, place_logs
 
 __all__ = ["USER_ERRORS", "ConfigError", "ZooCLI", "explain_parse_error", "main", "shipped_configs"]
 
-
+LIGHTNING_CHECKPOINT_NAMES = ("hpc", "best", "registry")
+"""``--ckpt_path`` values that Lightning resolves itself (not files)."""
 
 zoo.registry.import_models()  # before any parser exists: short class names (``--model DCGAN``) resolve
 
@@ -151,16 +154,31 @@ class ZooCLI(LightningCLI):
                               "sizes the config asks for (latent_dim, image_size, channels, batch_size).") from error
 
     def before_fit(self) -> None:
-        """Resolve ``--ckpt_path last`` to the newest ``last.ckpt`` of this config's runs, and refuse an unreadable
-        checkpoint before any work is spent."""
+        """Resolve ``--ckpt_path last`` to the newest ``last.ckpt`` of this config's runs, refuse an unreadable
+        checkpoint before any work is spent, and remove the partial files a killed write left beside it."""
+        path = self._checked_ckpt_path()
+        if path is not None:
+            remove_stale_temporaries(Path(path).parent)
+            say(f"resuming from: {path}")
+
+    def before_validate(self) -> None:
+        """The same checkpoint guard as ``fit``: an unreadable ``--ckpt_path`` is one message, before any work."""
+        self._checked_ckpt_path()
+
+    before_test = before_predict = before_validate
+
+    def _checked_ckpt_path(self) -> str | None:
+        """The subcommand's ``--ckpt_path`` (``last`` resolved), read once to refuse a missing or corrupt file;
+        None when there is none, or a name Lightning resolves itself (``hpc``, ``best``)."""
         config = self.config_init[self.subcommand]
         path = config.get("ckpt_path")
         if path == "last":
             path = str(newest_last_checkpoint(self.trainer))
             config["ckpt_path"] = path
-        if path is not None and path != "hpc":
-            read_checkpoint(path)  # CheckpointError: missing, empty, truncated, not a checkpoint
-            say(f"resuming from: {path}")
+        if path is None or path in LIGHTNING_CHECKPOINT_NAMES:
+            return None
+        read_checkpoint(path)  # CheckpointError: missing, empty, truncated, not a checkpoint
+        return path
 
     def after_fit(self) -> None:
         checkpoint = self.trainer.checkpoint_callback

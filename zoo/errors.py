@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import traceback
+from pathlib import Path
 from typing import NoReturn
 
 from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -23,6 +24,7 @@ from zoo.checkpoint_errors import CheckpointError
 from zoo.config_files import ConfigFileError, shipped_configs
 from zoo.core.base import IncompatibleCheckpointError, NonFiniteLossError
 from zoo.core.checkpoint_io import CheckpointWriteError
+from zoo.names import UnknownName, did_you_mean
 from zoo.runs import NoCheckpointToResumeError, OutputFolderError
 from zoo.sampling.modes import SamplerNotApplicable
 from zoo.sampling.rejection import LowAcceptanceError
@@ -48,6 +50,7 @@ FIXES: dict[type, str] = {
     CheckpointWriteError: "free disk space or choose another --checkpoint.dirpath, then resume.",
     IncompatibleCheckpointError: "resume with the config the checkpoint was trained with.",
     NoCheckpointToResumeError: "give the checkpoint's path to --ckpt_path.",
+    UnknownName: "use one of the names above (`zoo list` shows models and configs).",
     SamplerNotApplicable: "use one of the modes named above (`zoo sample --help`).",
     LowAcceptanceError: "lower --gamma-quantile (a lower quantile accepts more), or use --mode plain.",
     MisconfigurationException: "see the trainer's arguments with `zoo fit --help`.",
@@ -84,17 +87,22 @@ def explain_parse_error(message: str) -> str:
              for line in message.splitlines() if not any(n in line for n in noise) and line.strip() != "Errors:"]
     lines = [line if len(line) < 300 else line[:300] + " ..." for line in lines]
     text = "\n".join(lines)
-    unknown_class = ("has no attribute", "No module named", "not a subclass", "Import path")
-    if "class_path" in text and any(s in text for s in unknown_class):
-        names = ", ".join(f"{e.name} ({e.class_path})" for e in zoo.registry.list_models())
-        hint = f"Unknown class. Registered models: {names}. `zoo list` shows models, data and configs."
+    unknown_class = ("has no attribute", "No module named", "not a subclass", "Import path", "dot import path")
+    if any(s in text for s in unknown_class) and ("class_path" in text or "dot import path" in text):
+        entries = zoo.registry.list_models()
+        names = ", ".join(f"{e.name} ({e.class_path})" for e in entries)
+        given = re.search(r"dot import path string: (\S+)", text)
+        close = did_you_mean(given.group(1).rsplit(".", 1)[-1], [e.cls.__name__ for e in entries]) if given else ""
+        hint = f"Unknown class.{close} Registered models: {names}. `zoo list` shows models, data and configs."
     elif any(s in text for s in ("is not accepted", "No action for key", "nrecognized arguments", "not expected")):
         hint = ("A key is not an argument of that class. "
                 "See every valid key with `zoo fit --config CONFIG --print_config`.")
     elif "must be" in text:
         hint = "Give that argument a value in the range named above (`zoo fit --help` lists every argument)."
     elif "File does not exist" in text:
-        hint = f"Shipped configs (usable by name): {', '.join(sorted(shipped_configs()))}."
+        missing = re.search(r"File does not exist: '([^']+)'", text)
+        close = did_you_mean(Path(missing.group(1)).name, shipped_configs()) if missing else ""
+        hint = f"{close.strip()} Shipped configs (usable by name): {', '.join(sorted(shipped_configs()))}.".lstrip()
     else:
         hint = "See `zoo fit --help` and `zoo fit --config CONFIG --print_config`."
     return with_fix(text, hint)

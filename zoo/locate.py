@@ -6,7 +6,10 @@ published names, so that neither imports the other.
 
 from pathlib import Path
 
-from zoo.pretrained import is_pretrained, pull
+from zoo.checkpoint_errors import PretrainedError
+
+from zoo.names import did_you_mean
+from zoo.pretrained import is_pretrained, pull, registry
 
 
 def locate(checkpoint: str | Path) -> Path:
@@ -16,3 +19,17 @@ def locate(checkpoint: str | Path) -> Path:
     if isinstance(checkpoint, str) and not Path(checkpoint).exists() and is_pretrained(checkpoint):
         return pull(checkpoint)
     return Path(checkpoint)
+
+
+def near_misses(checkpoint: str | Path) -> str:
+    """`` Did you mean ...?`` for a checkpoint that does not exist: the close published names (for a bare name) or
+    the close files beside it; ``""`` when nothing is close."""
+    path = Path(checkpoint)
+    known = [file.name for file in path.parent.iterdir()] if path.parent.is_dir() else []
+    if len(path.parts) == 1:
+        try:
+            entries = registry()
+        except PretrainedError:  # the shipped index itself is unreadable: reported where it is read
+            entries = {}
+        known += [*entries, *(alias for entry in entries.values() for alias in entry.aliases)]
+    return did_you_mean(path.name, known)

@@ -8,6 +8,8 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 
+from zoo.names import unknown
+
 _REGISTRY: dict[str, "ModelEntry"] = {}
 
 
@@ -58,5 +60,6 @@ def get_model(name: str) -> ModelEntry:
     if key not in _REGISTRY:  # a class name (or path) of a model registered under another name, e.g. "ae"
         key = next((k for k, e in _REGISTRY.items() if e.cls.__name__.lower() == key), key)
     if key not in _REGISTRY:
-        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))} (see `zoo list`)")
+        names = [*_REGISTRY, *(entry.cls.__name__ for entry in _REGISTRY.values())]
+        raise unknown("model", name, names, f"The registered models: {', '.join(sorted(_REGISTRY))} (`zoo list`).")
     return _REGISTRY[key]

@@ -2,6 +2,8 @@
 curve."""
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_warn
+from torch import Tensor
 
 from zoo.metrics.diversity import reference_diversity
 from zoo.metrics.quality import METRICS, QualityEvaluator, generated_images, real_images
@@ -44,13 +46,22 @@ class QualityMetrics(L.Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
-            real, _ = real_images(trainer.datamodule, self.split, self.num_images)
+            real = self.reference_images(trainer.datamodule)
             self.evaluator = QualityEvaluator(real, self.extractor)
             if "diversity" in self.metrics:  # the reference lines the diversity curve is read against
                 references = {f"{self.split}/{k}": v for k, v in reference_diversity(real, self.split).items()}
                 for logger in trainer.loggers:
                     logger.log_metrics(references, step=pl_module.iteration)
             self.score(trainer, pl_module)  # the starting point of the curve
+
+    def reference_images(self, datamodule) -> Tensor:
+        """``num_images`` real images of the split scored against; with no validation split (``val_size 0``, the
+        reference protocol of published FIDs) they come from the test split, and the logged names say ``test/``."""
+        if self.split == "val" and getattr(datamodule, "val_size", None) == 0:
+            rank_zero_warn("QualityMetrics: val_size is 0, so there is no validation split; sample quality is scored "
+                           "against the test split and logged as test/...")
+            self.split = "test"
+        return real_images(datamodule, self.split, self.num_images)[0]
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self.every_n_batches and pl_module.iteration % self.every_n_batches == 0:

@@ -6,9 +6,18 @@ import json
 import math
 from pathlib import Path
 
-from zoo.arguments import AT_LEAST_1, SEED, CommandParser, check_memory, comma_list, number
-from zoo.metrics.quality import METRICS
-from zoo.runs import check_output_file
+from zoo.arguments import (AT_LEAST_1, SEED, CommandParser, InvalidArgument, check_memory, comma_list, named_choice,
+                           number)
+from zoo.commands.outputs import check_output
+from zoo.metrics.quality import METRICS, check_counts
+from zoo.progress import shown
+
+SCORES = ("fid", "kid", "is", "precision", "recall", "diversity", "classes", "nll_nats")
+"""The result keys (without the extractor tag) that are scores, so must be finite."""
+
+
+class NonFiniteMetric(InvalidArgument):
+    """A metric came out NaN or infinite."""
 
 HELP = "score checkpoints: zoo evaluate --ckpt PATH [--metrics fid,kid,is,pr,diversity,nll] [--n 10000] [--split test]"
 
@@ -29,32 +38,62 @@ def parser() -> CommandParser:
     parser.add_argument("--nll-images", type=count, default=1000, help="test images scored for nll")
     parser.add_argument("--data-dir", default=None, help="override the data module's data_dir")
     parser.add_argument("--out", default=None, help="append the JSON lines to this file too")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (none when not a terminal)")
     return parser
 
 
 def run(argv: list[str]) -> None:
     args = parser().parse_args(argv)
     from zoo.checkpoint import load, load_datamodule
-    from zoo.metrics.features import default_extractor
+    from zoo.metrics.features import check_extractor_name, default_extractor, get_extractor
     from zoo.metrics.quality import evaluate
 
+    check_counts(tuple(m for m in args.metrics if m != "nll"), args.n)
+    if args.extractor:
+        named_choice("--extractor", check_extractor_name, args.extractor)
     if args.out:
-        check_output_file(args.out, "--out")  # before any checkpoint is scored
-    metrics = args.metrics
-    for path in args.ckpt:
+        check_output(args.out, "--out", inputs=tuple(args.ckpt))  # before any checkpoint is scored
+    jobs = []
+    for path in args.ckpt:  # every checkpoint is checked before the first is scored
         model = load(path)
-        pixels = math.prod(model.image_shape)
-        check_memory(f"--n {args.n} (real and generated images of {model.image_shape})", 8.0 * args.n * pixels,
-                     "score fewer images (--n)")
-        if "nll" in metrics:
-            check_memory(f"--nll-k {args.nll_k} (importance samples per image of {model.image_shape})",
-                         4.0 * args.nll_k * pixels, "use fewer importance samples (--nll-k)")
+        _check_requests(model, args)
         data = load_datamodule(path, **({"data_dir": args.data_dir} if args.data_dir else {}))
         extractor = args.extractor or default_extractor(data)
-        result = {"checkpoint": str(path), **evaluate(model, data, metrics, args.n, args.split, extractor, args.seed,
-                                                      args.nll_k, args.nll_images)}
-        line = json.dumps(result)
-        print(line, flush=True)
-        if args.out:
-            with Path(args.out).open("a") as file:
-                file.write(line + "\n")
+        if set(args.metrics) - {"nll", "diversity"}:
+            named_choice("--extractor", get_extractor, extractor, tuple(model.image_shape))
+        jobs.append((path, model, data, extractor))
+    with shown(not args.no_progress):
+        for path, model, data, extractor in jobs:
+            result = {"checkpoint": str(path), **evaluate(model, data, args.metrics, args.n, args.split, extractor,
+                                                          args.seed, args.nll_k, args.nll_images)}
+            _check_finite(result, args)
+            line = json.dumps(result)
+            print(line, flush=True)
+            if args.out:
+                with Path(args.out).open("a") as file:
+                    file.write(line + "\n")
+
+
+def _check_requests(model, args) -> None:
+    """Refuse what ``model`` cannot do or this machine cannot hold, before any work."""
+    from zoo.metrics.likelihood import supports_nll
+
+    pixels = math.prod(model.image_shape)
+    check_memory(f"--n {args.n} (real and generated images of {model.image_shape})", 8.0 * args.n * pixels,
+                 "score fewer images (--n)")
+    if "nll" in args.metrics:
+        if not supports_nll(model):
+            raise InvalidArgument(f"--metrics nll: {type(model).__name__} has no tractable likelihood (the IWAE bound "
+                                  "needs a Gaussian encoder and a decoder likelihood, as the VAEs have). Fix: leave "
+                                  "nll out of --metrics for this checkpoint.")
+        check_memory(f"--nll-k {args.nll_k} (importance samples per image of {model.image_shape})",
+                     4.0 * args.nll_k * pixels, "use fewer importance samples (--nll-k)")
+
+
+def _check_finite(result: dict, args) -> None:
+    """Stop on a metric that came out NaN or infinite (stored as null), naming what to change."""
+    broken = [key for key, value in result.items() if value is None and key.split("[")[0] in SCORES]
+    if broken:
+        raise NonFiniteMetric(f"{', '.join(broken)} of {result['checkpoint']} is not a finite number (--n {args.n}). "
+                              "Fix: give more images (--n), or check the checkpoint's samples (`zoo sample`): a "
+                              "model that makes NaN images scores none.")

@@ -24,7 +24,8 @@ import json
 import shutil
 from pathlib import Path
 
-from zoo.arguments import AT_LEAST_1, SEED, CommandParser, number
+from zoo.arguments import AT_LEAST_1, SEED, CommandParser, comma_list, number
+from zoo.metrics.quality import METRICS, check_counts
 from zoo.runs import check_writable
 
 HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out DIR [--metrics ...] [--n 2000]"
@@ -87,7 +88,19 @@ def run(argv: list[str]) -> None:
     for log in args.curve or ():
         if not Path(log).is_file():
             command.error(f"--curve {log}: no such file. Give the metrics.csv of each version folder of the run.")
+    try:
+        metrics = metric_names(args.metrics)
+    except argparse.ArgumentTypeError as error:
+        command.error(f"argument --metrics: {error}")
+    check_counts(tuple(m for m in metrics if m != "nll"), args.n)  # before the checkpoint is read
     publish(args)
+
+
+def metric_names(text: str) -> tuple[str, ...]:
+    """The metrics of ``--metrics`` (``none``: no metrics); unknown names are refused with the close ones."""
+    if text.strip().lower() in ("none", ""):
+        return ()
+    return comma_list(METRICS)(text)
 
 
 def publish(args: argparse.Namespace) -> dict:
@@ -347,7 +360,7 @@ def _inline(mapping: dict) -> str:
 
 
 def _metrics(model, slim_path: Path, args) -> dict:
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip() and m.strip().lower() != "none")
+    metrics = metric_names(args.metrics)
     if not metrics:
         return {}
     from zoo.checkpoint import load_datamodule

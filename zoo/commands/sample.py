@@ -10,18 +10,21 @@ naming the modes that apply.
 """
 
 import argparse
-import math
 
 import torch
 
 from zoo.arguments import ABOVE_0, AT_LEAST_1, SEED, UNIT, CommandParser, InvalidArgument, check_memory, number
 from zoo.checkpoint import CheckpointError
+from zoo.commands.footprint import CHUNK, sample_bytes
+from zoo.commands.outputs import check_output, image_suffixes
 from zoo.core.base import to_unit_range
-from zoo.runs import check_output_file
+from zoo.metrics.quality import generated_images
+from zoo.progress import progress, shown
 from zoo.sampling.langevin import STEP_SIZE, STEPS
 from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes
 
 INTERPOLATION_STEPS = 10
+MAX_REFUSED = 0.5  # DDLS: more refused moves than this fraction means diverged chains, not a few bad spots
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
@@ -32,7 +35,7 @@ def parser() -> CommandParser:
     parser.add_argument("--ckpt", required=True, help="checkpoint path")
     parser.add_argument("--mode", default="plain", choices=MODES)
     parser.add_argument("--n", type=count, default=64, help="number of samples (rows for interpolate/neighbours)")
-    parser.add_argument("--out", default="samples.png", help="output PNG")
+    parser.add_argument("--out", default="samples.png", help="output image (.png, .jpg, ...)")
     parser.add_argument("--seed", type=number(int, SEED), default=0, help="seed of the latent noise")
     parser.add_argument("--nrow", type=count, default=8, help="images per row (plain, drs, ddls, reconstruct)")
     parser.add_argument("--steps", type=count, default=None,
@@ -49,6 +52,7 @@ def parser() -> CommandParser:
     parser.add_argument("--calibration-n", type=count, default=1000, help="DRS: held-out images to calibrate on")
     parser.add_argument("--step-size", type=number(float, ABOVE_0), default=STEP_SIZE, help="DDLS: Langevin step size")
     parser.add_argument("--data-dir", default=None, help="override the data module's data_dir")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (none when not a terminal)")
     return parser
 
 
@@ -60,23 +64,44 @@ def run(argv: list[str]) -> None:
 
     from zoo.checkpoint import load
 
-    check_output_file(args.out, "--out")  # before loading or sampling anything
+    check_output(args.out, "--out", inputs=(args.ckpt,), suffixes=image_suffixes())  # before loading or sampling
     model = load(args.ckpt)
     if args.mode in ("reconstruct", "arithmetic") and args.mode not in applicable_modes(model):
         raise SamplerNotApplicable(f"{args.mode} does not apply to {type(model).__name__}: it has no encoder; "
                                    f"modes that apply: {', '.join(applicable_modes(model))}")
+    if args.mode in ("drs", "ddls") and args.mode not in model.density_samplers():
+        raise model.sampler_refusal(args.mode)
     images_per_row = {"interpolate": args.steps, "reconstruct": 2, "neighbours": args.k + 1}.get(args.mode, 1)
+    data_images = {"neighbours": 60_000, "reconstruct": 10_000, "arithmetic": 10_000}.get(args.mode, 0)
     check_memory(f"--n {args.n} ({args.mode}, {images_per_row} image(s) each of {model.image_shape})",
-                 4.0 * args.n * images_per_row * math.prod(model.image_shape), "ask for fewer images (--n)")
+                 sample_bytes(model, args.mode, args.n, images_per_row, data_images), "ask for fewer images (--n)")
     torch.manual_seed(args.seed)
     try:
-        images, nrow = _images(model, args)
+        with shown(not args.no_progress):
+            images, nrow = _images(model, args)
     except SamplerNotApplicable:
         raise
     except ValueError as error:  # a sampler's setting out of range for this model
         raise InvalidArgument(f"zoo sample --mode {args.mode}: {error}") from None
+    check_finite_samples(images, args)
     save_image(images, args.out, nrow=nrow, padding=2, pad_value=1.0)
     print(f"wrote {len(images)} images ({args.mode}) of {type(model).__name__} to {args.out}")
+
+
+class NonFiniteSamples(InvalidArgument):
+    """A sampler returned NaN or infinite pixels (a diverged Langevin chain, or broken weights)."""
+
+
+def check_finite_samples(images: torch.Tensor, args) -> None:
+    """Stop before writing images with non-finite pixels (they would be saved as blank), naming what to change."""
+    bad = (~torch.isfinite(images.flatten(1))).any(1).sum().item()
+    if not bad:
+        return
+    fix = {"ddls": f"lower --step-size (now {args.step_size:g}; 0.01 is the paper's) or take fewer --steps",
+           "drs": "use another --gamma-quantile or --mode plain"}.get(
+        args.mode, "use an earlier checkpoint of the run (this one makes NaN images)")
+    raise NonFiniteSamples(f"zoo sample --mode {args.mode}: {bad} of {len(images)} images hold NaN or infinite pixels; "
+                           f"nothing was written. Fix: {fix}.")
 
 
 def _classes(text: str) -> tuple[int, int, int]:
@@ -92,7 +117,7 @@ def _classes(text: str) -> tuple[int, int, int]:
 
 def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.mode == "plain":
-        return model.sample(args.n, seed=args.seed), args.nrow
+        return generated_images(model, args.n, args.seed, CHUNK), args.nrow
     if args.mode == "interpolate":
         from zoo.sampling.latent import interpolation_strips
 
@@ -107,7 +132,8 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
             raise CheckpointError(f"{error} DRS calibrates the discriminator on held-out images of that data. Fix: "
                                   "give a checkpoint saved by `zoo fit`, or sample with --no-calibrate.") from None
         sampler = drs_for_model(model, gamma_quantile=args.gamma_quantile, held_out=held_out)
-        images = sampler.sample(args.n, torch.Generator().manual_seed(args.seed))
+        generator = torch.Generator().manual_seed(args.seed)
+        images = torch.cat([sampler.sample(count, generator) for count in _chunks(args.n, "DRS")])
         calibration = (f"calibrated on {len(held_out)} held-out images: log ratio = {sampler.scale:.3f}·d "
                        f"{sampler.shift:+.3f}" if held_out is not None else "not calibrated")
         unscored = f"; {sampler.unscored} candidates had no ratio and were rejected" if sampler.unscored else ""
@@ -116,9 +142,17 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.mode == "ddls":
         from zoo.sampling.langevin import ddls
 
-        images, run = ddls(model, args.n, args.steps, args.step_size, seed=args.seed)
-        print(f"DDLS: {run.summary()}")
-        return images, args.nrow
+        images = []
+        for i, count in enumerate(_chunks(args.n, "DDLS chains")):  # chunk i: seed + i
+            chunk, run = ddls(model, count, args.steps, args.step_size, seed=args.seed + i)
+            print(f"DDLS: {run.summary()}")
+            if run.refused > MAX_REFUSED * run.steps * count:  # the chains left where the energy is finite
+                raise NonFiniteSamples(
+                    f"zoo sample --mode ddls: {run.refused} of {run.steps * count} Langevin moves landed where the "
+                    f"energy is NaN or infinite (the chains diverged); nothing was written. Fix: lower --step-size "
+                    f"(now {args.step_size:g}; 0.01 is the paper's).")
+            images.append(chunk)
+        return torch.cat(images), args.nrow
     split = "train" if args.mode == "neighbours" else "test"
     real, labels = _data(args, split, 60_000 if split == "train" else 10_000)
     if args.mode == "reconstruct":
@@ -134,7 +168,16 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
         return latent_arithmetic(model, real * 2 - 1, labels, a, b, c), 4
     from zoo.sampling.neighbours import neighbour_panel
 
-    return neighbour_panel(model.sample(args.n, seed=args.seed), real, args.k), args.k + 1
+    if args.k > len(real):
+        raise InvalidArgument(f"--k {args.k} asks for more neighbours than the {len(real)} training images of the "
+                              f"checkpoint's data. Fix: give --k {len(real)} or fewer.")
+    return neighbour_panel(generated_images(model, args.n, args.seed, CHUNK), real, args.k), args.k + 1
+
+
+def _chunks(n: int, description: str):
+    """``n`` as counts of at most :data:`CHUNK`, a progress bar advancing as they are taken."""
+    counts = [min(CHUNK, n - start) for start in range(0, n, CHUNK)]
+    return progress(counts, description, len(counts))
 
 
 def _data(args, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:

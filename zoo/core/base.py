@@ -24,7 +24,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 import torch
 from torch import Tensor, nn
 
-from zoo.arguments import InvalidArgument, PositiveInt, check_arguments, check_memory
+from zoo.arguments import AT_LEAST_1, SEED, InvalidArgument, PositiveInt, check_arguments, check_memory, check_value
 from zoo.core.rng import capture_rng_state, restore_rng_state
 from zoo.sampling.modes import SamplerNotApplicable, refusal
 
@@ -323,6 +323,12 @@ class GenerativeModel(L.LightningModule):
     @torch.no_grad()
     def sample(self, n: int, z: Tensor | None = None, seed: int | None = None) -> Tensor:
         """Draw ``n`` images ``(n, C, H, W)`` in [0, 1] (in eval mode; ``seed`` makes the draw reproducible)."""
+        if z is None:
+            check_value("n", n, int, AT_LEAST_1)
+            check_memory(f"sample(n={n})", 8.0 * n * (math.prod(self.image_shape) + self.latent_dim),
+                         "draw fewer images at once (in batches)")
+        if seed is not None:
+            check_value("seed", seed, int, SEED)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         z = self.sample_latent(n, generator) if z is None else z.to(self.device)
         was_training = self.training
@@ -398,6 +404,10 @@ class GenerativeModel(L.LightningModule):
             torch.manual_seed(seed)
 
 
+RESUME_DATA_SETTINGS = ("batch_size", "image_size", "train_subset", "val_size", "seed")
+"""Data settings whose change on resume makes the run draw other batches than the original: warned about."""
+
+
 class IncompatibleCheckpointError(ValueError):
     """A checkpoint given to resume from belongs to another model class, or to nets of other shapes."""
 
@@ -419,18 +429,20 @@ def check_resumable(model: "GenerativeModel", checkpoint: dict) -> None:
     differ = [f"{k}: {tuple(saved[k].shape)} in the checkpoint, {tuple(own[k].shape)} here"
               for k in own.keys() & saved.keys() if tuple(saved[k].shape) != tuple(own[k].shape)]
     missing = sorted(own.keys() - saved.keys())
-    if differ or missing:
-        details = "; ".join(differ[:3] + [f"{k}: not in the checkpoint" for k in missing[:3]])
+    extra = sorted(saved.keys() - own.keys())  # e.g. an EMA copy of G that this run's config switches off
+    if differ or missing or extra:
+        details = "; ".join(differ[:3] + [f"{k}: not in the checkpoint" for k in missing[:3]]
+                            + [f"{k}: in the checkpoint, not in this run" for k in extra[:3]])
         raise IncompatibleCheckpointError(
             f"{source} holds a {saved_class or 'model'} whose nets differ from this run's {_class_path(model)} "
-            f"({len(differ) + len(missing)} tensors, e.g. {details}). Fix: resume with the net settings it was "
-            "trained with (its config.yaml beside the logs), or start a new run without --ckpt_path."
+            f"({len(differ) + len(missing) + len(extra)} tensors, e.g. {details}). Fix: resume with the net settings "
+            "it was trained with (its config.yaml beside the logs), or start a new run without --ckpt_path."
         )
     datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
     if datamodule is None:
         return
     saved_data = checkpoint.get("datamodule_hyper_parameters") or {}
-    changes = [f"{key} {saved_data[key]} -> {datamodule.hparams[key]}" for key in ("batch_size", "image_size")
+    changes = [f"{key} {saved_data[key]} -> {datamodule.hparams[key]}" for key in RESUME_DATA_SETTINGS
                if key in saved_data and key in datamodule.hparams and saved_data[key] != datamodule.hparams[key]]
     saved_data_class = saved_data.get("_class_path") or checkpoint.get("zoo", {}).get("datamodule_class_path")
     if saved_data_class and saved_data_class.rpartition(".")[2] != type(datamodule).__name__:

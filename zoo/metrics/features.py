@@ -18,6 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from zoo.metrics.classifier import load_classifier
+from zoo.names import did_you_mean
+from zoo.progress import progress
+
+EXTRACTORS = ("fmnist-classifier", "inception", "classifier:PATH")
 
 
 class ClassifierFeatures(nn.Module):
@@ -59,9 +63,15 @@ def get_extractor(name: str, image_shape: tuple[int, int, int]) -> Extractor:
         label = name if name == "fmnist-classifier" else f"classifier:{Path(name.split(':', 1)[1]).stem}"
         return Extractor(label, ClassifierFeatures(classifier), ClassifierFeatures(classifier, logits=True),
                          classifier.image_shape)
-    if name == "inception":
-        return Extractor("inception", None, None, None)  # torchmetrics builds InceptionV3 itself
-    raise ValueError(f"unknown extractor {name!r}; choose fmnist-classifier, classifier:PATH or inception")
+    check_extractor_name(name)
+    return Extractor("inception", None, None, None)  # torchmetrics builds InceptionV3 itself
+
+
+def check_extractor_name(name: str) -> None:
+    """Refuse a name that is no extractor (see the module docstring), with the close ones."""
+    if name not in EXTRACTORS[:2] and not name.startswith("classifier:"):
+        raise ValueError(f"unknown extractor {name!r}; choose fmnist-classifier, classifier:PATH or inception."
+                         f"{did_you_mean(name, EXTRACTORS)}")
 
 
 def default_extractor(datamodule) -> str:
@@ -85,4 +95,5 @@ def inception_unavailable(error: Exception) -> RuntimeError:
 @torch.no_grad()
 def extract(module: nn.Module, images: Tensor, batch_size: int = 500) -> Tensor:
     """Run ``module`` over ``images`` in batches; returns float64 features on the CPU."""
-    return torch.cat([module(chunk).cpu() for chunk in images.split(batch_size)]).double()
+    chunks = images.split(batch_size)
+    return torch.cat([module(chunk).cpu() for chunk in progress(chunks, "features", len(chunks))]).double()

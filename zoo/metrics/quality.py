@@ -10,14 +10,21 @@ import math
 import torch
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument
 from zoo.metrics.classifier import classes_covered
 from zoo.metrics.diversity import diversity_score, reference_diversity
 from zoo.metrics.features import (ClassifierFeatures, Extractor, extract, get_extractor, inception_unavailable,
                                   three_channels)
 from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, supports_nll
 from zoo.metrics.precision_recall import precision_recall
+from zoo.progress import progress
 
 METRICS = ("fid", "kid", "is", "pr", "diversity", "classes", "nll")
+PR_NEIGHBOURS = 3  # k of the k-NN balls of precision/recall
+IS_SPLITS = 10
+MINIMUM_IMAGES = {"fid": 2, "kid": 2, "is": IS_SPLITS, "pr": PR_NEIGHBOURS + 1, "diversity": 2, "classes": 1}
+"""The fewest images (real and generated) each sample metric is defined for: a covariance (FID) or a pair (KID,
+diversity) needs 2, IS one per split, precision/recall the k nearest neighbours of each point besides itself."""
 
 LOCAL = {"sync_on_compute": False}
 """torchmetrics syncs a metric's state over every DDP rank in ``compute()``, a collective the other ranks never join
@@ -41,8 +48,9 @@ def real_images(datamodule, split: str, n: int) -> tuple[Tensor, Tensor]:
 @torch.no_grad()
 def generated_images(model, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
     """``n`` samples in [0, 1], drawn in batches with seeds ``seed, seed + 1, ...`` (reproducible)."""
+    starts = range(0, n, batch_size)
     chunks = [model.sample(min(batch_size, n - start), seed=seed + i).cpu()
-              for i, start in enumerate(range(0, n, batch_size))]
+              for i, start in enumerate(progress(starts, f"sampling {n} images", len(starts)))]
     return torch.cat(chunks)
 
 
@@ -101,7 +109,8 @@ class QualityEvaluator:
             mean, std = self.inception_score(fake)
             results[f"is{tag}"], results[f"is_std{tag}"] = mean, std
         if "pr" in metrics:
-            results[f"precision{tag}"], results[f"recall{tag}"] = precision_recall(self.real_features(), fake_features)
+            results[f"precision{tag}"], results[f"recall{tag}"] = precision_recall(self.real_features(), fake_features,
+                                                                                   PR_NEIGHBOURS)
         if "diversity" in metrics:  # pixel-space MS-SSIM: no extractor, so no tag
             results["diversity"] = diversity_score(fake)
         if "classes" in metrics:
@@ -122,9 +131,9 @@ class QualityEvaluator:
 
         try:
             if self.extractor.logits is not None:
-                metric = InceptionScore(feature=self.extractor.logits, normalize=True, splits=10, **LOCAL)
+                metric = InceptionScore(feature=self.extractor.logits, normalize=True, splits=IS_SPLITS, **LOCAL)
             else:
-                metric = InceptionScore(normalize=True, splits=10, **LOCAL)
+                metric = InceptionScore(normalize=True, splits=IS_SPLITS, **LOCAL)
                 images = three_channels(images)
         except Exception as error:
             raise inception_unavailable(error) from error
@@ -176,6 +185,24 @@ def check_metrics(metrics: tuple[str, ...]) -> None:
         raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
 
 
+def check_counts(metrics: tuple[str, ...], n: int, flag: str = "--n") -> None:
+    """Refuse ``n`` images (given as ``flag``) for a metric that needs more (:data:`MINIMUM_IMAGES`), before work."""
+    short = {m: MINIMUM_IMAGES[m] for m in metrics if MINIMUM_IMAGES.get(m, 0) > n}
+    if short:
+        needs = ", ".join(f"{metric} needs at least {count}" for metric, count in short.items())
+        raise InvalidArgument(f"{flag} {n} is too few images for the metrics asked for ({needs}). Fix: give "
+                              f"{flag} {max(short.values())} or more (thousands for comparable values), or leave "
+                              f"{', '.join(short)} out of --metrics.")
+
+
+def check_split_size(available: int, n: int, split: str, flag: str = "--n") -> None:
+    """Refuse comparing ``n`` generated images with the fewer ``available`` real images of ``split``."""
+    if available < n:
+        raise InvalidArgument(f"{flag} {n} is more than the {available} images of the {split} split, so real and "
+                              f"generated counts would differ. Fix: give {flag} {available} or fewer, or another "
+                              "--split.")
+
+
 def evaluate(
     model,
     datamodule,
@@ -191,6 +218,7 @@ def evaluate(
     check_metrics(metrics)
     model.eval()
     real, _ = real_images(datamodule, split, n)
+    check_split_size(len(real), n, split)
     result: dict = {"model": type(model).__name__, "iteration": getattr(model, "iteration", None), "split": split,
                     "n_real": len(real), "seed": seed}
     sample_metrics = tuple(m for m in metrics if m != "nll")
@@ -208,7 +236,9 @@ def evaluate(
         else:
             torch.manual_seed(seed)
             images = real[:nll_images] * 2 - 1
-            nll = torch.cat([importance_sampled_nll(model, chunk, nll_k) for chunk in images.split(50)]).mean()
+            chunks = images.split(50)
+            nll = torch.cat([importance_sampled_nll(model, chunk, nll_k)
+                             for chunk in progress(chunks, "IWAE bound", len(chunks))]).mean()
             result.update(nll_nats=float(nll), nll_bits_per_dim=bits_per_dim(nll, tuple(real.shape[1:])),
                           nll_k=nll_k, nll_images=len(images))
     return {k: _json_number(v) for k, v in result.items()}

@@ -7,6 +7,7 @@ every look-up, so a changed variable applies at once.
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from huggingface_hub import hf_hub_url
 
 from zoo.checkpoint_errors import PretrainedError
+from zoo.names import unknown
 
 INDEX_FILE = "index.json"
 INDEX_ENV = "ZOO_PRETRAINED_INDEX"
@@ -120,11 +122,32 @@ def read_index(path: Path) -> dict[str, Pretrained]:
 
 
 def registry() -> dict[str, Pretrained]:
-    """Every registered pretrained checkpoint, by name (read afresh, so ``$ZOO_PRETRAINED_INDEX`` changes apply)."""
-    entries: dict[str, Pretrained] = {}
-    for path in index_files():
-        entries.update(read_index(path))
+    """Every registered pretrained checkpoint, by name (read afresh, so ``$ZOO_PRETRAINED_INDEX`` changes apply). An
+    extra index that cannot be read is reported (a warning, once) and skipped: it never hides the shipped entries."""
+    entries, broken = _read_all()
+    for problem in broken:
+        if problem not in _REPORTED:
+            _REPORTED.add(problem)
+            warnings.warn(f"{problem} Its entries are left out; the other indexes are used.", stacklevel=2)
     return entries
+
+
+_REPORTED: set[str] = set()
+
+
+def _read_all() -> tuple[dict[str, Pretrained], list[str]]:
+    """The entries of every readable index file, and what is wrong with the extra ones that cannot be read (the
+    shipped index must be readable)."""
+    entries: dict[str, Pretrained] = {}
+    broken: list[str] = []
+    for number, path in enumerate(index_files()):
+        try:
+            entries.update(read_index(path))
+        except PretrainedError as error:
+            if number == 0:
+                raise
+            broken.append(str(error))
+    return entries, broken
 
 
 def aliases(entries: dict[str, Pretrained] | None = None) -> dict[str, str]:
@@ -157,16 +180,17 @@ def is_pretrained(name: str) -> bool:
 
 
 def get(name: str) -> Pretrained:
-    """The entry registered as ``name`` or with ``name`` among its aliases; an unknown name is an error that lists
-    the known ones."""
+    """The entry registered as ``name`` or with ``name`` among its aliases; an unknown name is an error that names
+    the closest known ones, and any extra index that could not be read (the name may be in it)."""
     entries = registry()
     alias_table = aliases(entries)
     if name in alias_table:
         return entries[alias_table[name]]
     if name not in entries:
-        known = ", ".join(sorted([*entries, *alias_table])) or "none"
-        raise PretrainedError(
-            f"unknown pretrained checkpoint {name!r}. Known: {known}. `zoo pull --list` shows them with their "
-            "metrics; a checkpoint file path works wherever a name does."
-        )
+        broken = " ".join(f"Note: {problem}" for problem in _read_all()[1])
+        known = sorted([*entries, *alias_table])
+        raise unknown("pretrained checkpoint", name, known,
+                      f"Known: {', '.join(known) or 'none'}. `zoo pull --list` shows them with their metrics;"
+                      f" a checkpoint file path works wherever a name "
+                      f"does.{' ' + broken if broken else ''}", PretrainedError)
     return entries[name]
