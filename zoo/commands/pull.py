@@ -42,20 +42,28 @@ def _print_list(entries, cache) -> None:
     from rich.table import Table
 
     table = Table(title=f"published checkpoints (cache: {cache}); zoo.load(NAME) takes a name or an alias")
-    for column in ("name (aliases)", "config", "model", "dataset", "size", "where", "metrics", "licence"):
+    for column in ("name (aliases)", "config", "model", "dataset", "training", "size", "where", "metrics", "licence"):
         table.add_column(column)
     for entry in entries:
         where = "shipped" if entry.file else ("hf:" + entry.hf["repo"] if entry.hf else entry.url)
         name = entry.name + (f" ({', '.join(entry.aliases)})" if entry.aliases else "")
-        table.add_row(name, entry.config_file or "–", entry.model, entry.dataset, f"{entry.size / 1e6:.1f} MB",
-                      where, _headline(entry.metrics), entry.license)
+        table.add_row(name, entry.config_file or "–", entry.model, entry.dataset, _training(entry.training),
+                      f"{entry.size / 1e6:.1f} MB", where, _headline(entry.metrics), entry.license)
     Console(width=200).print(table)
+
+
+def _training(training: dict) -> str:
+    """Iterations and the convergence verdict of zoo's rule (:mod:`zoo.metrics.convergence`), in one cell."""
+    verdict = training.get("convergence", {}).get("converged")
+    judged = {True: ", converged", False: ", not converged", None: ""}[verdict]
+    return f"{training.get('iterations', '?')} it{judged}"
 
 
 def _headline(metrics: dict) -> str:
     """FID / precision / recall and how they were measured, in one cell."""
     shown = [f"{key.split('[')[0]} {value:.3g}" for key, value in metrics.items()
-             if key.split("[")[0] in ("fid", "kid", "is", "precision", "recall") and isinstance(value, (int, float))]
+             if key.split("[")[0] in ("fid", "kid", "is", "precision", "recall", "classes")
+             and isinstance(value, (int, float))]
     if not shown:
         return ""
     how = f" ({metrics.get('extractor')}, n={metrics.get('n_generated')})" if metrics.get("extractor") else ""
