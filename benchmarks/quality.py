@@ -205,7 +205,8 @@ def published_report(args) -> list[str]:
         f"--published` (the code of `zoo evaluate`): FID, KID, IS, precision and recall of {n} samples against {n} "
         "test images in the features of the shipped classifier (`fmnist-classifier`), diversity "
         f"({DIVERSITY_SETTINGS}) read against the test set's (in brackets), classes = how many of the 10 classes get at least 2 % of the samples. "
-        f"Converged: zoo's rule, {RULE} (the tail's improvement in brackets). Wall time: `trainer.fit`, including "
+        f"Converged: zoo's rule, {RULE} (the tail's improvement in brackets; – for a release made before the rule, "
+        "whose run's curve was not kept: it is to be retrained and judged). Wall time: `trainer.fit`, including "
         "the quality curve's evaluations; iterations are training batches. Recon MSE on "
         f"{args.recon_images} test images; -ELBO and NLL in nats per image (NLL: IWAE bound with k = {args.nll_k} "
         f"on {args.nll_images} test images).",
