@@ -114,8 +114,8 @@ def main() -> None:
     parser.add_argument("--extensions", type=int, default=3, help="how often a run may be lengthened by half")
     parser.add_argument("--publish-only", action="store_true", help="publish the runs under --root, train none")
     parser.add_argument("--resume", action="store_true",
-                        help="judge the runs already under --root and continue them while needed, instead of "
-                             "starting anew")
+                        help="continue the runs already under --root (an interrupted one to its config's budget, "
+                             "then while needed) instead of starting anew")
     parser.add_argument("--publish-unconverged", action="store_true",
                         help="publish a run whose curve has not converged (its card says so)")
     args = parser.parse_args()
@@ -125,8 +125,7 @@ def main() -> None:
     failed = []
     for name in args.configs.split(","):
         if not args.publish_only:
-            if not args.resume:
-                fit(name, root)
+            fit(name, root, resume=args.resume)  # a resumed run first finishes its config's budget
             for _ in range(args.extensions):
                 verdict = logs_convergence(logs(root, name))
                 if verdict is not None and verdict.converged:

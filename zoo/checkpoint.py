@@ -15,6 +15,7 @@ from jsonargparse import ArgumentParser
 
 from zoo.checkpoint_errors import CheckpointError
 from zoo.core.base import GenerativeModel
+from zoo.core.omitted import OMITTED_KEY, stand_in_for
 from zoo.locate import locate, near_misses
 from zoo.registry import get_model
 
@@ -117,6 +118,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu", trusted: bo
     if class_path is None:
         raise CheckpointError(f"{path} does not say which model it holds (no class path); it was not made by zoo.")
     model = create(_import_model_class(class_path, path), **hparams)
+    stand_in_for(model, checkpoint.get("zoo", {}).get(OMITTED_KEY) or [])  # nets a release left out
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:

@@ -22,10 +22,12 @@ from zoo.arguments import InvalidArgument
 from zoo.callbacks import ImageGrids, WandbCheckpointArtifact
 from zoo.callbacks.checkpoint import ResumableCheckpoint, TrainingInterrupted
 from zoo.checkpoint import read_checkpoint
+from zoo.checkpoint_errors import CheckpointError
 from zoo.commands import COMMANDS
 from zoo.config_files import check_config_file, config_arguments, resolve_config_arguments, shipped_configs
 from zoo.core.base import GenerativeModel
 from zoo.core.checkpoint_io import remove_stale_temporaries
+from zoo.core.omitted import OMITTED_KEY, cannot_train_from
 from zoo.errors import USER_ERRORS, ConfigError, debug_requested, explain, explain_parse_error, report
 from zoo.runs import launched_as_global_rank_zero, newest_last_checkpoint, place_logs
 
@@ -177,7 +179,9 @@ class ZooCLI(LightningCLI):
             config["ckpt_path"] = path
         if path is None or path in LIGHTNING_CHECKPOINT_NAMES:
             return None
-        read_checkpoint(path)  # CheckpointError: missing, empty, truncated, not a checkpoint
+        omitted = read_checkpoint(path).get("zoo", {}).get(OMITTED_KEY)  # CheckpointError: missing, corrupt, ...
+        if omitted:
+            raise CheckpointError(cannot_train_from(path, omitted))
         return path
 
     def after_fit(self) -> None:

@@ -25,6 +25,7 @@ import shutil
 from pathlib import Path
 
 from zoo.arguments import AT_LEAST_1, SEED, CommandParser, comma_list, number
+from zoo.core.omitted import OMITTED_KEY, without_nets
 from zoo.metrics.quality import METRICS, check_counts
 from zoo.runs import check_writable
 
@@ -49,6 +50,9 @@ def parser() -> CommandParser:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--with-optimizer", action="store_true",
                         help="keep the optimiser states, loops, callbacks and random state (resumable, larger)")
+    parser.add_argument("--with-training-nets", action="store_true",
+                        help="keep the nets only training uses (e.g. BiGAN's joint discriminator), which a release "
+                             "leaves out by default to stay small; --with-optimizer keeps them too")
     parser.add_argument("--weights-dtype", default="float32", choices=STORED_DTYPES,
                         help="store floating-point weights in this type (float16 halves the file; they load back "
                              "as float32, and the metrics are measured on the stored weights)")
@@ -120,9 +124,10 @@ def publish(args: argparse.Namespace) -> dict:
     source = read_checkpoint(args.ckpt)
     slim_path = out / f"{args.name}.ckpt"
     rounded = args.weights_dtype != "float32"
-    torch.save(slim_checkpoint(source, args.with_optimizer, args.weights_dtype), slim_path)
-
-    original, slim = load(args.ckpt), load(slim_path)
+    original = load(args.ckpt)
+    omitted = () if args.with_optimizer or args.with_training_nets else original.training_only_nets()
+    torch.save(slim_checkpoint(source, args.with_optimizer, args.weights_dtype, omitted), slim_path)
+    slim = load(slim_path)
     expected, got = original.sample(64, seed=args.seed), slim.sample(64, seed=args.seed)
     difference = (expected - got).abs().max().item()
     if difference > (HALF_PRECISION_TOLERANCE if rounded else 0):
@@ -166,6 +171,7 @@ def publish(args: argparse.Namespace) -> dict:
             "iterations": zoo_state.get("iteration"),
             "optimizer_steps": source.get("global_step"),
             "with_optimizer": bool(args.with_optimizer),
+            **({"omitted_nets": list(omitted)} if omitted else {}),
             "weights_dtype": args.weights_dtype,
             **({"largest_sample_difference": round(difference, 6)} if rounded else {}),
             **({"wall_seconds": round(zoo_state["train_seconds"])} if zoo_state.get("train_seconds") else {}),
@@ -230,10 +236,12 @@ def hub_metadata(name: str, entry: dict) -> str:
     return data.to_yaml() + "\n"
 
 
-def slim_checkpoint(checkpoint: dict, with_optimizer: bool = False, weights_dtype: str = "float32") -> dict:
+def slim_checkpoint(checkpoint: dict, with_optimizer: bool = False, weights_dtype: str = "float32",
+                    omitted: tuple[str, ...] = ()) -> dict:
     """What a release needs to rebuild and sample the model; the training state only when asked. Floating-point
     tensors of the state dict are stored as ``weights_dtype`` (``load_state_dict`` copies them back into the
-    model's float32 parameters)."""
+    model's float32 parameters); the nets named in ``omitted`` (only training uses them) are left out and listed
+    in the ``zoo`` state (:mod:`zoo.core.omitted`)."""
     import torch
 
     if with_optimizer:
@@ -246,11 +254,13 @@ def slim_checkpoint(checkpoint: dict, with_optimizer: bool = False, weights_dtyp
         rounded = weights_dtype != "float32" and tensor.is_floating_point()
         return tensor.detach().to(stored if rounded else tensor.dtype).clone().contiguous()
 
-    slim["state_dict"] = {k: kept(v) for k, v in checkpoint["state_dict"].items()}
+    slim["state_dict"] = {k: kept(v) for k, v in without_nets(checkpoint["state_dict"], omitted).items()}
     slim["hyper_parameters"] = dict(checkpoint.get("hyper_parameters") or {})
     if "datamodule_hyper_parameters" in slim:
         slim["datamodule_hyper_parameters"] = dict(slim["datamodule_hyper_parameters"])
     slim["zoo"] = {k: v for k, v in checkpoint.get("zoo", {}).items() if k != "rng"}  # rng only matters to resume
+    if omitted:
+        slim["zoo"][OMITTED_KEY] = list(omitted)
     return slim
 
 
@@ -342,6 +352,10 @@ def _training_lines(training: dict) -> list[str]:
     lines = []
     if training.get("wall_seconds"):
         lines.append(f"- **Wall time**: {training['wall_seconds'] / 60:.1f} min of training")
+    if training.get("omitted_nets"):
+        nets = ", ".join(f"`{net}`" for net in training["omitted_nets"])
+        lines.append(f"- **Left out**: {nets}, which only training uses (sampling and encoding do not); the "
+                     "checkpoint therefore cannot be trained further or validated")
     curve = training.get("convergence")
     if curve:
         verdict = "converged" if curve["converged"] else "**not converged**"

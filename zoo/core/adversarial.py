@@ -126,6 +126,11 @@ class AdversarialModel(GenerativeModel):
         """``tanh(G(z))`` of the raw generator, the one D was trained against (never the EMA)."""
         return torch.tanh(self.generator(z))
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        """The discriminator, where no sampler reads it (EBGAN's and BEGAN's autoencoders, f-GAN's total-variation
+        critic): then only the training losses call it."""
+        return () if self.density_samplers() else ("discriminator",)
+
     def sampler_obstacle(self) -> str | None:
         if self.techniques.minibatch_kernels > 0:
             return ("but its discriminator uses minibatch discrimination: its output for one image depends on the "

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.arguments import AT_LEAST_1, SEED, InvalidArgument, PositiveInt, check_arguments, check_memory, check_value
+from zoo.core.omitted import OMITTED_KEY, cannot_train_from
 from zoo.core.rng import capture_rng_state, restore_rng_state
 from zoo.sampling.modes import SamplerNotApplicable, refusal
 
@@ -214,6 +215,12 @@ class GenerativeModel(L.LightningModule):
         """Raise :meth:`sampler_refusal` unless ``sampler`` can read this model's discriminator image by image."""
         if sampler not in self.density_samplers() or self.sampler_obstacle() is not None:
             raise self.sampler_refusal(sampler)
+
+    def training_only_nets(self) -> tuple[str, ...]:
+        """The attributes of the nets that only the training losses call: neither sampling, encoding, the metrics
+        nor :meth:`density_samplers` use them (e.g. a joint or latent discriminator). A published checkpoint leaves
+        them out to stay small (:mod:`zoo.core.omitted`). None by default."""
+        return ()
 
     # --- the shared loop ---------------------------------------------------------------------------------------
 
@@ -430,6 +437,9 @@ def check_resumable(model: "GenerativeModel", checkpoint: dict) -> None:
               for k in own.keys() & saved.keys() if tuple(saved[k].shape) != tuple(own[k].shape)]
     missing = sorted(own.keys() - saved.keys())
     extra = sorted(saved.keys() - own.keys())  # e.g. an EMA copy of G that this run's config switches off
+    omitted = checkpoint.get("zoo", {}).get(OMITTED_KEY)
+    if omitted and trainer is not None:  # zoo.load puts stand-ins in their place; a trainer cannot
+        raise IncompatibleCheckpointError(cannot_train_from(source, omitted))
     if differ or missing or extra:
         details = "; ".join(differ[:3] + [f"{k}: not in the checkpoint" for k in missing[:3]]
                             + [f"{k}: in the checkpoint, not in this run" for k in extra[:3]])

@@ -56,6 +56,9 @@ class AAE(AutoencodingModel):
         self.adversarial_weight = adversarial_weight
         self.ae_optimizer, self.d_optimizer, self.e_optimizer = ae_optimizer, d_optimizer, e_optimizer
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        return ("discriminator",)  # the latent discriminator shapes q(z) during training only
+
     def players(self):
         return {
             "ae": ([self.encoder, self.decoder], self.ae_optimizer),

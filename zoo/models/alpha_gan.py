@@ -101,6 +101,9 @@ class AlphaGAN(GenerativeModel):
         self.adversarial_loss, self.l1_reduction = adversarial_loss, l1_reduction
         self.optimizers_by_player = {"e": e_optimizer, "g": g_optimizer, "d": d_optimizer, "c": c_optimizer}
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        return ("code_discriminator",)  # DRS and DDLS read the image discriminator only
+
     def players(self):
         nets = {"d": self.discriminator, "c": self.code_discriminator, "g": self.generator, "e": self.encoder}
         return {name: (net, self.optimizers_by_player[name]) for name, net in nets.items()}

@@ -56,6 +56,9 @@ class AVB(VariationalModel):
         self.adversary = adversary(self.image_shape, latent_dim, 1)
         self.adversary_optimizer = adversary_optimizer
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        return ("adversary",)  # T(x, z) estimates the ELBO's KL term for training and validation only
+
     def players(self):
         return {"t": (self.adversary, self.adversary_optimizer), **super().players()}
 

@@ -52,6 +52,9 @@ class BiGAN(GenerativeModel):
         self.discriminator = discriminator(self.image_shape, latent_dim, 1)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        return ("discriminator",)  # D(x, z) judges pairs; sampling and encoding use G and E alone
+
     def players(self):
         return {"d": (self.discriminator, self.d_optimizer), "g": ([self.generator, self.encoder], self.g_optimizer)}
 

@@ -71,6 +71,9 @@ class VEEGAN(GenerativeModel):
         self.adversarial_reconstructor = adversarial_reconstructor
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        return ("discriminator",)  # D(x, z) judges pairs; sampling uses G, encoding the reconstructor
+
     def players(self):
         return {
             "d": (self.discriminator, self.d_optimizer),

@@ -65,6 +65,9 @@ class WAE(AutoencodingModel):
         self.discriminator = discriminator(latent_dim, 1) if divergence == "gan" else None
         self.ae_optimizer, self.d_optimizer = ae_optimizer, d_optimizer
 
+    def training_only_nets(self) -> tuple[str, ...]:
+        return ("discriminator",) if self.divergence == "gan" else ()  # the latent discriminator (WAE-GAN)
+
     def players(self):
         ae = {"ae": ([self.encoder, self.decoder], self.ae_optimizer)}
         return {"d": (self.discriminator, self.d_optimizer), **ae} if self.divergence == "gan" else ae
