@@ -20,7 +20,7 @@ import torch
 import zoo
 from zoo.checkpoint import load_datamodule
 from zoo.metrics.quality import QualityEvaluator, generated_images, real_images
-from zoo.pretrained import get, list_pretrained, pull
+from zoo.pretrained import PretrainedError, get, list_pretrained, pull
 from zoo.sampling.langevin import STEP_SIZE, STEPS, ddls
 from zoo.sampling.modes import applicable_modes
 from zoo.sampling.rejection import drs_for_model
@@ -76,14 +76,40 @@ def section(rows: dict[str, dict]) -> list[str]:
         "| model | plain | DRS | DRS acceptance | DDLS | DDLS chains settled | verdict |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    for name in sorted(rows):
-        r = rows[name]
+    current = {name: r for name, r in rows.items() if _published_sha256(name) == r["sha256"]}
+    for name in sorted(current):
+        r = current[name]
         verdicts = [f"{mode.upper()} {_verdict(r[mode], r['plain'])}" for mode in ("drs", "ddls") if r.get(mode)]
         acceptance = f"{statistics.mean(r['drs_acceptance']):.2f}" if r.get("drs_acceptance") else "–"
         settled = f"{sum(r['ddls_settled'])} of {len(r['ddls_settled'])}" if r.get("ddls_settled") else "–"
         lines.append(f"| {name} | {spread(r['plain'])} | {spread(r.get('drs', []))} | {acceptance} | "
                      f"{spread(r.get('ddls', []))} | {settled} | {'; '.join(verdicts)} |")
+    for mode in ("drs", "ddls"):
+        verdicts = {name: _verdict(r[mode], r["plain"]) for name, r in sorted(current.items()) if r.get(mode)}
+        if verdicts:
+            lines += ["", f"{mode.upper()}: " + "; ".join(
+                f"{verdict} on {', '.join(f'`{n}`' for n in verdicts if verdicts[n] == verdict)}"
+                for verdict in ("better", "worse", "no clear difference") if verdict in verdicts.values())
+                + f" (of {len(verdicts)} measured)."]
+    pending = sorted(set(admitting()) - set(current))
+    if pending:
+        lines += ["", "Not measured yet (published after the last run, or retrained since): "
+                  + ", ".join(f"`{name}`" for name in pending)
+                  + f"; `python benchmarks/samplers.py --names {','.join(pending)}` adds them."]
     return lines
+
+
+def admitting() -> list[str]:
+    """The published Fashion-MNIST checkpoints whose model admits DRS or DDLS."""
+    return [e.name for e in list_pretrained() if e.dataset == "Fashion-MNIST"
+            and {"drs", "ddls"} & set(applicable_modes(zoo.load(pull(e.name))))]
+
+
+def _published_sha256(name: str) -> str | None:
+    try:
+        return get(name).sha256
+    except PretrainedError:  # withdrawn since it was measured
+        return None
 
 
 def _verdict(values: list[float], plain: list[float]) -> str:
@@ -104,11 +130,9 @@ def main() -> None:
     args = parser.parse_args()
     store = Path(args.store)
     rows = json.loads(store.read_text()) if store.exists() else {}
-    names = args.names.split(",") if args.names else [e.name for e in list_pretrained() if e.dataset == "Fashion-MNIST"]
-    for name in names:
-        model = zoo.load(pull(name))
-        if not {"drs", "ddls"} & set(applicable_modes(model)):
-            continue
+    for name in args.names.split(",") if args.names else admitting():
+        if name not in admitting():
+            raise SystemExit(f"{name}: not a published checkpoint that admits DRS or DDLS (those: {admitting()})")
         torch.manual_seed(0)
         rows[name] = compare(name, args.n, args.seeds)
         print(name, json.dumps(rows[name]), flush=True)
