@@ -26,6 +26,7 @@ from pathlib import Path
 
 from zoo.arguments import AT_LEAST_1, SEED, CommandParser, comma_list, number
 from zoo.core.omitted import OMITTED_KEY, without_nets
+from zoo.metrics.diversity import reference_keys
 from zoo.metrics.quality import METRICS, check_counts
 from zoo.runs import check_writable
 
@@ -224,8 +225,9 @@ def hub_metadata(name: str, entry: dict) -> str:
     from huggingface_hub import EvalResult, ModelCardData
 
     dataset, metrics = HUB_DATASETS.get(entry["dataset"]), entry["metrics"]
+    not_the_model = (*MEASUREMENT, "model", *reference_keys(metrics.get("split", "test")))  # the data's diversity
     scores = {k: v for k, v in metrics.items()
-              if k not in (*MEASUREMENT, "model") and "_std" not in k and isinstance(v, (int, float))}
+              if k not in not_the_model and "_std" not in k and isinstance(v, (int, float))}
     results = [EvalResult(task_type=HUB_TASK, dataset_type=dataset or entry["dataset"], dataset_name=entry["dataset"],
                           dataset_split=metrics.get("split"), metric_type=key.split("[")[0], metric_value=value,
                           metric_name=key) for key, value in scores.items()]

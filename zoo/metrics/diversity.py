@@ -71,5 +71,10 @@ def noised(images: Tensor, std: float = NOISE_STD, seed: int = 0) -> Tensor:
 def reference_diversity(real: Tensor, split: str = "test", pairs: int = PAIRS, seed: int = 0) -> dict[str, float]:
     """The diversity of the real images of ``split`` and of their noised copy, the two values a model's score is
     read against, keyed ``diversity[<split>]`` and ``diversity[<split>+noise]``."""
-    return {f"diversity[{split}]": diversity_score(real, pairs, seed),
-            f"diversity[{split}+noise]": diversity_score(noised(real, seed=seed), pairs, seed)}
+    first, second = reference_keys(split)
+    return {first: diversity_score(real, pairs, seed), second: diversity_score(noised(real, seed=seed), pairs, seed)}
+
+
+def reference_keys(split: str = "test") -> tuple[str, str]:
+    """The keys of :func:`reference_diversity`'s two values: scores of the real data, not of a model."""
+    return f"diversity[{split}]", f"diversity[{split}+noise]"
