@@ -110,6 +110,8 @@ def score(name: str, checkpoint: Path, seconds: float | None, args, classifier, 
     row = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
     test, _ = real_images(data, "test", args.recon_images)
     row.update(autoencoding_scores(model, test))
+    if row.get("nelbo_nats", 0) is None and zoo.pretrained.is_pretrained(name):  # measured when it was published
+        row["nelbo_nats"] = zoo.pretrained.get(name).metrics.get("nelbo_nats")
     row.update(name=name, seconds=seconds, classes=classes_covered(generated_images(model, 2000) * 2 - 1, classifier))
     if grid:
         save_image(model.sample(64, seed=0), Path(args.report).parent / "results" / f"{name}.png", nrow=8,
@@ -190,7 +192,7 @@ def score_published(args) -> None:
 
 def published_report(args) -> list[str]:
     """The trained zoo's table: one row per published checkpoint, scored by :func:`score_published`."""
-    from zoo.metrics.convergence import RULE
+    from zoo.metrics.convergence import PUBLISHABLE, RULE, verdict_of
     from zoo.pretrained import get
 
     store = Path(args.report).parent / PUBLISHED_STORE
@@ -209,14 +211,16 @@ def published_report(args) -> list[str]:
         f"--published` (the code of `zoo evaluate`): FID, KID, IS, precision and recall of {n} samples against {n} "
         "test images in the features of the shipped classifier (`fmnist-classifier`), diversity "
         f"({DIVERSITY_SETTINGS}) read against the test set's (in brackets), classes = how many of the 10 classes get at least 2 % of the samples. "
-        f"Converged: zoo's rule, {RULE} (the tail's improvement in brackets; – for a release made before the rule, "
-        "whose run's curve was not kept: it is to be retrained and judged). Wall time: `trainer.fit`, including "
+        f"Verdict: zoo's rule, {RULE} (the tail's improvement in brackets). Published / run iterations: the "
+        "iteration whose weights are published (the run's best logged FID for releases made since `best.ckpt`) and "
+        "the run's length. Wall time: `trainer.fit`, including "
         "the quality curve's evaluations; iterations are training batches. Recon MSE on "
         f"{args.recon_images} test images; -ELBO and NLL in nats per image (NLL: IWAE bound with k = {args.nll_k} "
         f"on {args.nll_images} test images; – where a published file leaves out the net the bound needs, e.g. AVB's "
-        "adversary, which estimates its KL term).",
+        "adversary, which estimates its KL term; AVB's -ELBO, marked ~, is that adversary's estimate, measured by "
+        "`zoo publish` on the training checkpoint before the adversary was left out).",
         "",
-        "| model | samples | iterations | wall time | trained in | converged | FID | KID | IS | precision | recall "
+        "| model | samples | published / run iterations | wall time | trained in | verdict | FID | KID | IS | precision | recall "
         "| diversity | classes | recon MSE | -ELBO | NLL |",
         "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -225,8 +229,10 @@ def published_report(args) -> list[str]:
         training, trainer = entry.training, entry.config.get("trainer", {})
         curve = training.get("convergence")
         converged = "–" if not curve else (
-            ("yes" if curve["converged"] else "**no**")
+            (verdict_of(curve) if verdict_of(curve) in PUBLISHABLE else f"**{verdict_of(curve)}**")
             + ("" if curve["tail_improvement"] is None else f" ({curve['tail_improvement']:.1%})"))
+        published = training.get("published", {}).get("iteration", training.get("iterations"))
+        run_length = training.get("run_iterations", training.get("iterations"))
         wall = f"{training['wall_seconds'] / 60:.0f} min" if training.get("wall_seconds") else "–"
 
         def num(key, digits=2, prefix=""):
@@ -235,7 +241,7 @@ def published_report(args) -> list[str]:
 
         lines.append(
             f"| [{name}](../zoo/pretrained/{name}.md) | <img src=\"../zoo/pretrained/{name}.png\" width=\"96\"> | "
-            f"{training.get('iterations') or '–'} | {wall} | {trainer.get('precision', '–')} | {converged} | "
+            f"{published or '–'} of {run_length or '–'} | {wall} | {trainer.get('precision', '–')} | {converged} | "
             f"{num('fid' + tag)} | {num('kid' + tag, 3)} | {num('is' + tag)} | {num('precision' + tag, 3)} | "
             f"{num('recall' + tag, 3)} | {num('diversity', 3)} ({num('diversity[test]', 3)}) | "
             f"{r.get('classes', '–')} | {num('recon_mse', 4)} | "

@@ -9,14 +9,15 @@ One config at a time (run two of these side by side with ``OMP_NUM_THREADS=1`` o
 For each ``configs/<name>.yaml``:
 
 1. ``zoo fit --config <name>.yaml --trainer.default_root_dir <root>``, exactly as a user runs it;
-2. the run's own FID curve (every ``metrics.csv`` of the run) is judged by :mod:`zoo.metrics.convergence`: the last
-   fifth of the iterations must have improved the best FID by less than 5 %. If it has not, the config's
+2. the run's own FID curve (every ``metrics.csv`` of the run) is judged by :mod:`zoo.metrics.convergence`: still
+   improving, converged, peaked or too short. While it is improving or too short, the config's
    ``trainer.max_epochs`` grows by half (with a header line saying why) and the run continues from its last checkpoint
    (``--ckpt_path last``: the same training as a fresh run of the longer config, resumed bit for bit), at most
    ``--extensions`` times;
-3. ``zoo publish`` writes the float16 checkpoint, card, sample grid and run config into ``zoo/pretrained`` and adds
-   the entry (wall time and convergence verdict included) to ``zoo/pretrained/index.json``. A run that has still
-   not converged is published only with ``--publish-unconverged`` (its card then says so).
+3. ``zoo publish`` writes the float16 checkpoint of the run's **best** weights (``best.ckpt``: its lowest logged
+   FID), card, sample grid and run config into ``zoo/pretrained`` and adds the entry (wall time, published
+   iteration and verdict included) to ``zoo/pretrained/index.json``. A run whose training is not over (improving or
+   too short) is published only with ``--publish-unconverged`` (its card then says so).
 """
 
 import argparse
@@ -53,18 +54,16 @@ def fit(name: str, root: Path, resume: bool = False) -> None:
     subprocess.run(command, check=True, env={**os.environ, "WANDB_MODE": "offline"})
 
 
-def extend(name: str, improvement: float | None) -> int:
+def extend(name: str, why: str) -> int:
     """Lengthen ``trainer.max_epochs`` of ``configs/<name>.yaml`` by half and say why in its header; returns the new
     value."""
     path = CONFIGS / f"{name}.yaml"
     text = path.read_text()
     epochs = int(re.search(r"^  max_epochs: (\d+)$", text, re.M).group(1))
-    why = ("too few points to judge" if improvement is None
-           else f"the last fifth still improved the best FID by {improvement:.1%}")
     lines = [line for line in text.splitlines() if not line.startswith(EXTENDED)]
     at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     longer = math.ceil(epochs * 1.5)
-    lines.insert(at, f"{EXTENDED} {longer}: at {epochs} epochs zoo's convergence rule was not met ({why}).")
+    lines.insert(at, f"{EXTENDED} {longer}: at {epochs} epochs the run was {why}.")
     text = "\n".join(lines) + "\n"
     path.write_text(re.sub(r"^  max_epochs: \d+$", f"  max_epochs: {longer}", text, count=1, flags=re.M))
     return longer
@@ -73,7 +72,7 @@ def extend(name: str, improvement: float | None) -> int:
 def publish(name: str, root: Path, description: str) -> None:
     run = versions(root, name)[-1]
     command = ["zoo", "publish", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--name", name,
-               "--out", str(PRETRAINED), "--index", str(PRETRAINED / "index.json"), "--config", f"{name}.yaml",
+               "--which", "best", "--out", str(PRETRAINED), "--index", str(PRETRAINED / "index.json"), "--config", f"{name}.yaml",
                "--weights-dtype", "float16", "--metrics", "fid,kid,is,pr,diversity,classes", "--n", "2000",
                "--description", description, *[f"--curve={log}" for log in logs(root, name)]]
     with open(PRETRAINED / ".publish.lock", "w") as lock:  # releases run side by side share index.json
@@ -117,7 +116,7 @@ def main() -> None:
                         help="continue the runs already under --root (an interrupted one to its config's budget, "
                              "then while needed) instead of starting anew")
     parser.add_argument("--publish-unconverged", action="store_true",
-                        help="publish a run whose curve has not converged (its card says so)")
+                        help="publish a run whose curve is still improving or too short (its card says so)")
     args = parser.parse_args()
     if args.refresh_cards:
         return refresh_cards()
@@ -128,19 +127,19 @@ def main() -> None:
             fit(name, root, resume=args.resume)  # a resumed run first finishes its config's budget
             for _ in range(args.extensions):
                 verdict = logs_convergence(logs(root, name))
-                if verdict is not None and verdict.converged:
+                if verdict is not None and verdict.publishable:
                     break
-                epochs = extend(name, verdict.improvement if verdict else None)
+                epochs = extend(name, verdict.explain() if verdict else "no FID curve logged")
                 print(f"{name}: not converged, continuing to {epochs} epochs", flush=True)
                 fit(name, root, resume=True)
         verdict = logs_convergence(logs(root, name))
-        print(f"{name}: " + (str(verdict.summary()) if verdict else "no FID curve logged"), flush=True)
-        if (verdict is None or not verdict.converged) and not args.publish_unconverged:
+        print(f"{name}: " + (verdict.explain() if verdict else "no FID curve logged"), flush=True)
+        if (verdict is None or not verdict.publishable) and not args.publish_unconverged:
             failed.append(name)
             continue
         publish(name, root, describe(name, root))
     if failed:
-        sys.exit(f"not converged (not published): {', '.join(failed)}; train longer, or --publish-unconverged")
+        sys.exit(f"training not over (not published): {', '.join(failed)}; train longer, or --publish-unconverged")
 
 
 if __name__ == "__main__":

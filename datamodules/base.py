@@ -19,7 +19,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
 from torchvision.transforms.v2 import functional as TF
 
-from zoo.arguments import NonNegativeInt, PositiveInt, Seed, check_arguments, check_memory
+from zoo.arguments import InvalidArgument, NonNegativeInt, PositiveInt, Seed, check_arguments, check_memory
 
 Batch = tuple[Tensor, Tensor]
 
@@ -55,17 +55,31 @@ def dataset_not_found(
     return DatasetNotFoundError(f"{name} not found. Looked in:\n{folders}\n{attempt}\nTo get it: {remedy}")
 
 
-def corrupt_file(
-    path: Path, problem: str, fix: str = "delete it and download the dataset again"
-) -> CorruptDatasetError:
+def corrupt_file(path: Path, problem: str, fix: str | None = None) -> CorruptDatasetError:
     """Build the error raised for a dataset file with invalid content.
 
     Args:
         path: The offending file.
         problem: What is wrong with it.
-        fix: What the user should do.
+        fix: What the user should do (default: delete it and download the dataset again).
     """
-    return CorruptDatasetError(f"Corrupt dataset file {Path(path).resolve()}: {problem}. To fix it: {fix}.")
+    fix = fix or "delete it and download the dataset again"
+    return CorruptDatasetError(f"Corrupt dataset file {Path(path).resolve()}: {problem}. Fix: {fix}.")
+
+
+def check_data_dir(data_dir: str) -> None:
+    """Refuse a ``data_dir`` that cannot be a folder (it, or a folder above it, is a file) before any work.
+
+    Raises:
+        InvalidArgument: naming the file in the way.
+    """
+    path = Path(data_dir)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or existing.is_dir():
+        return
+    where = "is a file" if existing == path else f"lies under {existing}, which is a file"
+    raise InvalidArgument(f"data_dir {data_dir!r} {where}, not a folder. Fix: give the folder that holds the "
+                          "datasets (created if missing), e.g. --data.init_args.data_dir data.")
 
 
 @contextmanager
@@ -263,6 +277,7 @@ class ImageDataModule(L.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()  # checkpoints then say which data a model was trained on (zoo evaluate)
         check_arguments(type(self), self.hparams)  # every range a data module's signature declares
+        check_data_dir(data_dir)
         if image_size is not None:  # one batch of float32 images at that size must fit
             channels = self.native_shape[0] if hasattr(self, "native_shape") else 3
             check_memory(f"image_size={image_size} with batch_size={batch_size}",

@@ -1,36 +1,19 @@
 """Fashion-MNIST: Zalando clothing images, 1x28x28, 10 classes, 60000 training and 10000 test images.
 
 Batches are float32 images in [-1, 1] (0 -> -1.0, 255 -> 1.0) with int64 labels 0..9. The dataset is looked for
-in this order: the torchvision layout ``data_dir/FashionMNIST/raw/*-ubyte``; the gzipped IDX files of the Debian
-package ``dataset-fashion-mnist`` (decompressed once into that folder); a torchvision download.
+in this order: the torchvision layout ``data_dir/FashionMNIST/raw/*-ubyte``; the same files gzipped (``*-ubyte.gz``)
+in that folder, then those of the Debian package ``dataset-fashion-mnist`` (either decompressed once into that
+folder); a torchvision download.
 """
 
-import gzip
-import shutil
-import zlib
 from pathlib import Path
 
 from torchvision import datasets
 
-from .base import atomic_path, corrupt_file
 from .mnist import IDX_FILES, IDXDataModule
 
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 """Where the Debian package ``dataset-fashion-mnist`` installs the gzipped IDX files."""
-
-
-def gunzip(source: Path, target: Path) -> None:
-    """Decompress ``source`` to ``target`` atomically (concurrent callers never see a partial file).
-
-    Raises:
-        CorruptDatasetError: ``source`` is not a valid, complete gzip file.
-    """
-    try:
-        with atomic_path(target) as temporary, gzip.open(source, "rb") as src, open(temporary, "wb") as dst:
-            shutil.copyfileobj(src, dst, length=1 << 20)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        fix = "reinstall it with `apt-get install --reinstall dataset-fashion-mnist`"
-        raise corrupt_file(source, f"it cannot be decompressed ({error})", fix) from error
 
 
 class FashionMNISTDataModule(IDXDataModule):
@@ -66,25 +49,21 @@ class FashionMNISTDataModule(IDXDataModule):
         super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
         self.system_dir = system_dir
 
-    def fetch_local(self) -> bool:
-        """Decompress the Debian package's files into :attr:`raw_dir` if all four are installed."""
-        sources = [Path(self.system_dir) / f"{name}.gz" for name in IDX_FILES]
-        if not all(source.is_file() for source in sources):
-            return False
-        self.raw_dir.mkdir(parents=True, exist_ok=True)
-        for source, name in zip(sources, IDX_FILES):
-            gunzip(source, self.raw_dir / name)
-        return True
-
-    def searched_dirs(self) -> list[Path]:
-        """The torchvision folder and the Debian package's folder."""
+    def gzip_dirs(self) -> list[Path]:
+        """The torchvision folder, then the Debian package's folder."""
         return [self.raw_dir, Path(self.system_dir)]
+
+    def gzip_fix(self, folder: Path) -> str:
+        """Reinstall the Debian package's files; replace or delete a copied one."""
+        if folder == Path(self.system_dir):
+            return "reinstall it with `apt-get install --reinstall dataset-fashion-mnist`"
+        return super().gzip_fix(folder)
 
     def remedy(self) -> str:
         """Install the Debian package, copy the files, or download."""
         files = ", ".join(IDX_FILES)
         return (
             "`apt-get install dataset-fashion-mnist` (installs the files in "
-            f"{SYSTEM_DIR}), or put the four uncompressed IDX files ({files}) in {self.raw_dir.resolve()}/, "
-            "or run once with download=True on a machine with internet access."
+            f"{SYSTEM_DIR}), or put the four IDX files ({files}), uncompressed or gzipped as NAME.gz, in "
+            f"{self.raw_dir.resolve()}/, or run once with download=True on a machine with internet access."
         )

@@ -14,15 +14,15 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_in_process(argv: list[str]) -> tuple[int, str]:
-    """``zoo ARGV`` in this process: its exit status and what it printed to stderr."""
+def run_in_process(argv: list[str], with_stdout: bool = False) -> tuple[int, str]:
+    """``zoo ARGV`` in this process: its exit status and what it printed to stderr (and stdout, ``with_stdout``)."""
     import contextlib
     import io
 
     from zoo.cli import main
 
     stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stderr if with_stdout else io.StringIO()):
         try:
             main(argv)
             code = 0

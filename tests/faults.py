@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
 
 TINY_CONFIG = """\
@@ -98,3 +99,15 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 def same_weights(a: Path, b: Path) -> bool:
     first, second = weights(a), weights(b)
     return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+class SlowBatches(L.Callback):
+    """Makes every training batch from the ``after``-th on last ``seconds`` (a sleep, which signals interrupt): a run
+    then sits inside one batch, so a test can signal it twice before the next batch boundary."""
+
+    def __init__(self, after: int = BATCHES_PER_EPOCH, seconds: float = 60.0) -> None:
+        self.after, self.seconds = after, seconds
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if pl_module.iteration >= self.after:
+            time.sleep(self.seconds)

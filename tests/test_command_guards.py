@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest
 
 from tests.faults import write_config
+from tests.tiny_datasets import mnist_arrays, write_idx_folder
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_LINES = 6
 
 
-def zoo(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    """``zoo ARGS`` in a real process, with this checkout's code first on the path."""
+def zoo(*args: str, cwd: Path, timeout: float = 240, path: Path | None = None) -> subprocess.CompletedProcess:
+    """``zoo ARGS`` in a real process, with this checkout's code first on the path (after ``path``, if given)."""
+    first = [str(path)] if path else []
     env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([*first, str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, "-m", "zoo.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -57,7 +59,8 @@ def test_ddls_that_diverges_writes_nothing_and_names_the_step_size(trained, tmp_
     out = tmp_path / "ddls.png"
     result = zoo("sample", "--ckpt", str(trained[1]), "--mode", "ddls", "--n", "4", "--steps", "10",
                  "--step-size", "1e30", "--out", str(out), cwd=tmp_path)
-    refused(result, "NaN or infinite", "--step-size")
+    message = refused(result, "the Langevin chains diverged", "NaN or infinite", "--step-size")
+    assert message.count("zoo sample --mode ddls") == 1 and "settled" not in result.stdout + result.stderr
     assert not out.exists()
 
 
@@ -91,7 +94,8 @@ def test_validate_and_test_refuse_an_unreadable_checkpoint_in_one_message(comman
 @pytest.mark.parametrize("args, names", [
     (["--n", "3", "--metrics", "fid,pr"], ["--n 3", "pr needs at least 4"]),
     (["--n", "1", "--metrics", "fid"], ["--n 1", "fid needs at least 2"]),
-    (["--n", "200", "--metrics", "fid"], ["--n 200", "128 images of the test split"]),
+    (["--n", "200", "--metrics", "fid", "--extractor", "fmnist-classifier"],  # inception is refused first here
+     ["--n 200", "128 images of the test split"]),
     (["--n", "8", "--metrics", "nll"], ["--metrics nll", "no tractable likelihood"]),
 ], ids=["pr-below-k", "fid-one-image", "n-beyond-split", "nll-without-likelihood"])
 def test_evaluate_refuses_counts_and_metrics_the_work_cannot_use(args, names, trained, tmp_path):
@@ -105,6 +109,60 @@ def test_evaluate_will_not_append_to_its_own_checkpoint(trained, tmp_path):
                  cwd=tmp_path)
     refused(result, "is one of the inputs")
     assert sha256(checkpoint) == before
+
+
+def test_evaluate_refuses_a_missing_classifier_file_in_one_message(trained, tmp_path):
+    result = zoo("evaluate", "--ckpt", str(trained[1]), "--n", "8", "--metrics", "fid", "--extractor",
+                 "classifier:missing.pt", cwd=tmp_path)
+    message = refused(result, "--extractor: no classifier file at missing.pt", "zoo train-classifier")
+    assert result.returncode == 1 and "FileNotFoundError" not in message
+
+
+def test_evaluate_refuses_inception_without_torch_fidelity_before_any_work(trained, tmp_path):
+    blocked = tmp_path / "blocked"  # torch_fidelity made unimportable, as where it is not installed
+    blocked.mkdir()
+    (blocked / "torch_fidelity.py").write_text("raise ImportError('torch_fidelity is blocked by this test')\n")
+    result = zoo("evaluate", "--ckpt", str(trained[1]), "--n", "8", "--metrics", "fid", "--extractor", "inception",
+                 cwd=tmp_path, path=blocked)
+    refused(result, "the Inception extractor could not be built", "torch-fidelity", "--extractor fmnist-classifier")
+    assert result.returncode == 1 and "sampling" not in result.stderr
+
+
+# --- zoo fit: bad data and values, one message before any work -----------------------------------------------------
+
+def test_a_data_dir_that_is_a_file_is_refused_before_any_work(tmp_path):
+    (tmp_path / "SOMEFILE").write_text("not a folder")
+    result = zoo("fit", "--config", "vae_fashion_mnist.yaml", "--data.init_args.data_dir", "SOMEFILE",
+                 "--trainer.max_steps=1", cwd=tmp_path)
+    refused(result, "data_dir 'SOMEFILE' is a file, not a folder", "fix: give the folder that holds the datasets")
+    assert result.returncode == 1 and "NotADirectoryError" not in result.stderr
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_a_corrupt_gzip_put_in_the_raw_folder_is_named_not_skipped(tmp_path):
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    write_idx_folder(raw, mnist_arrays(), compress=True)  # as a user copies the Debian package's files there
+    bad = raw / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-50])
+    result = zoo("fit", "--config", "vae_fashion_mnist.yaml", "--data.init_args.data_dir", "data",
+                 "--trainer.max_steps=1", cwd=tmp_path)
+    message = refused(result, f"Corrupt dataset file {bad.resolve()}: it cannot be decompressed",
+                      "fix: copy an intact file there again, or delete it")
+    assert result.returncode == 1 and message.count("fix:") == 1
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--model", "zoo.models.gan.DCGANN"], ["Unknown class. Did you mean 'zoo.models.gan.DCGAN'"]),
+    (["--model", "zoo.model.gan.DCGAN"], ["Unknown class. Did you mean 'zoo.models.gan.DCGAN'"]),
+    (["--model.init_args.g_optimizer.init_args.lr", "abc"],
+     ["model.init_args.g_optimizer.init_args.lr must be a number, got 'abc'"]),
+    (["--model.init_args.latent_dim", "2.5"], ["model.init_args.latent_dim must be an integer, got '2.5'"]),
+    (["--model.init_args.generator", "zoo.nets.DCGANGeneratr"], ["Did you mean 'zoo.nets.DCGANGenerator'"]),
+], ids=["dotted-model-typo", "module-typo", "lr-not-a-number", "latent-dim-not-an-integer", "net-typo"])
+def test_fit_names_the_class_meant_or_the_number_wanted(args, names, tmp_path):
+    result = zoo("fit", "--config", "dcgan_fashion_mnist.yaml", *args, cwd=tmp_path)
+    message = refused(result, *names)
+    assert result.returncode == 2 and "Did you mean 'AVB'" not in message  # lr abc read as a class name
 
 
 # --- resume ---------------------------------------------------------------------------------------------------------

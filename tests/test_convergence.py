@@ -5,36 +5,72 @@ import json
 import pytest
 
 from zoo.cli import main
-from zoo.metrics.convergence import RULE, judge, quality_curve, run_convergence
+from zoo.metrics.convergence import (
+    CONVERGED, IMPROVING, PEAKED, RULE, TOO_SHORT, explain, judge, quality_curve, run_convergence, verdict_of,
+)
 
 FID = "val/fid[fmnist-classifier]"
 
 
-def test_a_curve_that_flattens_has_converged_and_one_still_falling_has_not():
-    flat = [(0, 150.0), (500, 20.0), (1000, 12.0), (1500, 10.2), (2000, 10.0), (2500, 9.9)]
-    verdict = judge(flat)
-    assert verdict.converged and verdict.improvement == pytest.approx((10.2 - 9.9) / 10.2)  # tail: iterations >= 2000
-    falling = [(0, 150.0), (500, 40.0), (1000, 25.0), (1500, 18.0), (2000, 14.0), (2500, 11.0)]
-    assert not judge(falling).converged and judge(falling).improvement == pytest.approx((18.0 - 11.0) / 18.0)
+def curve(*fids: float, every: int = 500) -> list[tuple[int, float]]:
+    """A quality curve with one point every ``every`` iterations, from iteration 0."""
+    return [(i * every, fid) for i, fid in enumerate(fids)]
 
 
-def test_a_curve_that_got_worse_at_the_end_has_converged_and_noise_in_the_head_does_not_count():
-    worse = [(0, 150.0), (500, 9.0), (1000, 8.0), (1500, 8.5), (2000, 8.3), (2500, 8.6)]
-    assert judge(worse).converged and judge(worse).improvement < 0
-    nan_point = [(0, 150.0), (500, float("nan")), (1000, 8.0), (1500, 7.9), (2000, 7.9), (2500, 7.8)]
-    assert len(judge(nan_point).points) == 5
+def test_a_curve_still_falling_in_its_last_fifth_is_improving():
+    falling = curve(150.0, 40.0, 25.0, 18.0, 14.0, 12.0, 11.0, 10.0, 9.0, 8.0)  # tail: iterations >= 3600
+    verdict = judge(falling)
+    assert verdict.verdict == IMPROVING and not verdict.publishable
+    assert verdict.improvement == pytest.approx((10.0 - 8.0) / 10.0)
+    assert "still improving" in verdict.explain() and "20.0%" in verdict.explain()
 
 
-def test_too_short_a_curve_cannot_show_convergence():
-    verdict = judge([(0, 150.0), (500, 10.0), (1000, 9.9)])
-    assert verdict.improvement is None and not verdict.converged
+def test_a_flat_tail_has_converged_whether_slightly_better_or_slightly_worse():
+    better = curve(150.0, 20.0, 12.0, 10.5, 10.2, 10.1, 10.0, 10.0, 9.9, 9.85)
+    assert judge(better).verdict == CONVERGED and judge(better).converged and judge(better).publishable
+    worse = curve(150.0, 20.0, 12.0, 10.5, 10.2, 10.1, 10.0, 10.0, 10.2, 10.3)
+    verdict = judge(worse)
+    assert verdict.verdict == CONVERGED and verdict.improvement == pytest.approx(-0.02)
+    assert "within 2.0% of the best" in verdict.explain()
+
+
+def test_a_curve_that_rose_after_its_minimum_has_peaked_and_reports_the_decline():
+    peaked = curve(150.0, 9.0, 4.0, 5.0, 6.0, 8.0, 9.0, 10.0, 10.5, 10.49)
+    verdict = judge(peaked)
+    assert verdict.verdict == PEAKED and verdict.publishable and not verdict.converged
+    assert verdict.best == (1000, 4.0) and verdict.decline == pytest.approx(10.49 / 4.0 - 1)
+    summary = verdict.summary()
+    assert summary["verdict"] == PEAKED and summary["best"] == {"iteration": 1000, "fid": 4.0}
+    assert "peaked at iteration 1000" in verdict.explain() and "162.2% worse" in verdict.explain()
+
+
+def test_the_minimum_points_rule_needs_eight_points_and_two_in_the_last_fifth():
+    seven = curve(150.0, 20.0, 12.0, 10.5, 10.2, 10.1, 10.0)
+    assert judge(seven).verdict == TOO_SHORT and judge(seven).improvement is None
+    assert judge(seven + [(3500, 10.0)]).verdict == CONVERGED  # the eighth point: two in the tail (>= 2800)
+    one_in_tail = curve(150.0, 20.0, 12.0, 10.5, 10.2, 10.1, 10.0, 10.0, every=100) + [(1000, 9.9)]
+    verdict = judge(one_in_tail)
+    assert verdict.verdict == TOO_SHORT and "needs 8, 2 in the last fifth" in verdict.explain()
     assert verdict.summary()["tail_improvement"] is None and verdict.summary()["rule"] == RULE
+    nan_point = curve(150.0, float("nan"), 8.0, 7.9, 7.9, 7.8, 7.8, 7.8, 7.8)
+    assert len(judge(nan_point).points) == 8
+
+
+def test_a_summary_recorded_before_verdicts_had_names_is_judged_by_the_same_rule():
+    for fids, expected in [((150.0, 9.0, 4.0, 5.0, 6.0, 8.0, 9.0, 10.0, 10.5, 10.49), PEAKED),
+                           ((150.0, 40.0, 25.0, 18.0, 14.0, 12.0, 11.0, 10.0, 9.0, 8.0), IMPROVING),
+                           ((150.0, 20.0, 12.0, 10.5, 10.2, 10.1, 10.0, 10.0, 9.9, 9.85), CONVERGED),
+                           ((150.0, 10.0, 9.0, 8.9), TOO_SHORT)]:
+        summary = judge(curve(*fids)).summary()
+        del summary["verdict"]
+        assert verdict_of(summary) == expected and explain(summary) == judge(curve(*fids)).explain()
 
 
 def test_the_curve_is_read_from_a_csv_log_with_blank_cells_and_a_resumed_step(tmp_path):
+    later = "".join(f",{i},10.4,\n" for i in range(2000, 4500, 500))
     (tmp_path / "metrics.csv").write_text(
-        f"epoch,step,{FID},train/loss\n,0,150.0,\n0,49,,3.2\n,500,12.0,\n,1000,11.0,\n,1000,10.5,\n,1500,10.4,\n")
-    assert quality_curve(tmp_path / "metrics.csv") == [(0, 150.0), (500, 12.0), (1000, 10.5), (1500, 10.4)]
+        f"epoch,step,{FID},train/loss\n,0,150.0,\n0,49,,3.2\n,500,12.0,\n,1000,11.0,\n,1000,10.5,\n,1500,10.4,\n" + later)
+    assert quality_curve(tmp_path / "metrics.csv")[:4] == [(0, 150.0), (500, 12.0), (1000, 10.5), (1500, 10.4)]
     assert run_convergence(tmp_path).converged
     assert run_convergence(tmp_path / "elsewhere") is None
 

@@ -1,5 +1,6 @@
 """Tests of the datamodules package: tiny files in each dataset's real on-disk format, loaded by the real code."""
 
+import gzip
 import struct
 from pathlib import Path
 
@@ -136,6 +137,59 @@ def test_truncated_gzip(tmp_path, mnist_arrays):
     assert str(bad.resolve()) in str(info.value)
     assert not list((tmp_path / "data" / "FashionMNIST" / "raw").glob(f"*{IDX_NAMES['train_images']}*"))
 
+
+
+@pytest.mark.parametrize("cls", [MNISTDataModule, FashionMNISTDataModule])
+def test_gzipped_files_in_the_raw_folder_are_read(tmp_path, mnist_arrays, cls):
+    raw = tmp_path / cls.dataset_cls.__name__ / "raw"
+    write_idx_folder(raw, mnist_arrays, compress=True)  # e.g. the Debian package's files copied there
+    elsewhere = {"system_dir": str(tmp_path / "none")} if cls is FashionMNISTDataModule else {}
+    dm = cls(data_dir=str(tmp_path), val_size=5, batch_size=5, download=False, **elsewhere)
+    dm.setup()
+    images, labels = collect(dm.test_dataloader())
+    assert torch.equal(images, unit_range(mnist_arrays["test_images"]).unsqueeze(1))
+    assert torch.equal(labels, torch.from_numpy(mnist_arrays["test_labels"]).long())
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda data: data[:-50], "cannot be decompressed"),
+    (lambda data: b"not gzip at all", "cannot be decompressed"),
+    (lambda data: gzip.compress(b"\x00\x00\x08\x01" + bytes(40)), "bad IDX magic number"),
+    (lambda data: gzip.compress(gzip.decompress(data)[:-100]), "header promises"),
+], ids=["truncated", "not-gzip", "not-idx", "short-idx"])
+def test_a_corrupt_gzip_in_the_raw_folder_is_named_not_skipped(tmp_path, mnist_arrays, damage, problem):
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    write_idx_folder(raw, mnist_arrays, compress=True)
+    write_idx_folder(tmp_path / "system", mnist_arrays, compress=True)  # intact: no silent fallback to these
+    bad = raw / f"{IDX_NAMES['train_images']}.gz"
+    bad.write_bytes(damage(bad.read_bytes()))
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "data"), system_dir=str(tmp_path / "system"), download=False)
+    with pytest.raises(CorruptDatasetError, match=problem) as info:
+        dm.prepare_data()
+    assert str(bad.resolve()) in str(info.value) and "copy an intact file there again" in str(info.value)
+    assert not (raw / IDX_NAMES["train_images"]).exists()  # nothing corrupt was decompressed into place
+
+
+def test_a_partial_copy_is_named_in_the_not_found_message(tmp_path, mnist_arrays):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    write_idx_folder(raw, mnist_arrays, compress=True)
+    (raw / f"{IDX_NAMES['test_labels']}.gz").unlink()
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path), system_dir=str(tmp_path / "none"), download=False)
+    with pytest.raises(DatasetNotFoundError, match=f"holds 3 of the 4 files, not used \\(missing: "
+                                                   f"{IDX_NAMES['test_labels']}\\)"):
+        dm.prepare_data()
+
+
+def test_a_data_dir_that_is_a_file_is_refused_at_construction(tmp_path):
+    from zoo.arguments import InvalidArgument
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InvalidArgument, match=f"data_dir '{blocker}' is a file, not a folder. Fix: "):
+        FashionMNISTDataModule(data_dir=str(blocker))
+    with pytest.raises(InvalidArgument, match=f"lies under {blocker}, which is a file"):
+        MNISTDataModule(data_dir=str(blocker / "below"))
+    assert MNISTDataModule(data_dir=str(tmp_path / "new" / "folder")).data_dir  # a folder yet to be made is fine
 
 # ---------------------------------------------------------------- CIFAR-10
 

@@ -44,6 +44,8 @@ def test_two_devices_with_the_default_strategy_train_a_shipped_config(config, tm
         assert any(key.startswith("weight_history.") for key in state)
     run = tmp_path / "runs" / config.removesuffix(".yaml") / "version_0"
     assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "images" / "samples_final.png").is_file()
+    best = torch.load(run / "checkpoints" / "best.ckpt", weights_only=False)  # the ranks agreed on the FID's best
+    assert best["zoo"]["iteration"] == 4 and "optimizer_states" in best
 
 
 def test_two_nodes_train_identically_write_on_rank_zero_only_and_resume_exactly(tmp_path):

@@ -413,6 +413,16 @@ def test_ddls_with_its_defaults_reaches_the_target_mean_and_says_so():
         ddls_sample(model, 64, steps=50)
 
 
+def test_diverged_chains_are_reported_diverged_not_settled():
+    """A huge step throws the chains where d has no value: most moves are refused and the start-end correlation
+    means nothing, so the verdict is "diverged" (before, a correlation near -1 read as "settled")."""
+    torch.manual_seed(0)
+    run = latent_langevin(torch.randn(8, 2), lambda z: torch.where(z.abs().amax(1) > 10, torch.nan, 0 * z[:, 0]),
+                          steps=10, step_size=1e6)
+    assert run.diverged and not run.settled
+    assert "(settled when <= 0.1): DIVERGED: the chains ran off where d has no value" in run.summary()
+
+
 def test_sample_command_runs_exactly_steps_langevin_steps_and_reports_them(tmp_path, capsys, monkeypatch):
     from zoo.cli import main
     from zoo.models.gan import GAN

@@ -35,6 +35,36 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path):
         zoo.load(tmp_path / "missing.ckpt")
 
 
+@pytest.mark.parametrize("given", [None, 3, 2.5, b"last.ckpt", ["last.ckpt"]], ids=lambda v: type(v).__name__)
+def test_load_says_what_to_pass_for_a_value_that_is_no_checkpoint(given):
+    with pytest.raises(TypeError, match=r"a checkpoint must be a path \(str or pathlib.Path\) to a .ckpt file or the "
+                                        r"name of a published checkpoint \(`zoo pull --list`\).*; got "):
+        zoo.load(given)
+    with pytest.raises(zoo.CheckpointError, match="no checkpoint given"):
+        zoo.load("")
+
+
+def test_an_inception_network_that_cannot_be_built_is_a_user_error(monkeypatch):
+    """torch-fidelity installed but offline: building the network (downloading its weights) fails late, inside
+    the evaluation; that is one message with the fix too, not a traceback."""
+    import torchmetrics.image.fid
+
+    from zoo.errors import explain
+    from zoo.metrics.quality import QualityEvaluator
+
+    def offline(*args, **kwargs):
+        raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setattr("zoo.metrics.features.check_inception", lambda: None, raising=False)  # torch-fidelity "there"
+    monkeypatch.setattr(torchmetrics.image.fid, "FrechetInceptionDistance", offline)
+    evaluator = QualityEvaluator(torch.rand(4, 1, 28, 28), "inception")
+    with pytest.raises(Exception) as raised:
+        evaluator.features(torch.rand(2, 1, 28, 28))
+    message = explain(raised.value)
+    assert message is not None and "OSError: <urlopen error" in message and len(message.splitlines()) == 2
+    assert message.splitlines()[1].startswith("fix: `pip install torch-fidelity` and run once online")
+
+
 class _Opaque:
     """A Python object a checkpoint cannot load safely."""
 
@@ -174,3 +204,12 @@ def test_sampler_that_does_not_apply_is_one_message(tmp_path, capsys):
     code, err = _zoo(["sample", "--ckpt", str(path), "--mode", "drs", "--out", str(tmp_path / "x.png")], capsys)
     assert code == 1 and "zoo: error: DRS does not apply to VAE" in err and "fix:" in err
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("flag, says, not_says", [
+    ("--trainer.limit_train_batches", "trainer.limit_train_batches must be a number, got 'abc'", "an integer"),
+    ("--trainer.precision", "bf16-mixed", "must be an integer"),  # takes names too: the parser's own list
+], ids=["int-or-float", "int-or-names"])
+def test_a_non_numeric_value_is_called_so_only_where_the_key_takes_numbers_alone(flag, says, not_says, capsys):
+    code, err = _zoo(["fit", "--config", "dcgan_fashion_mnist.yaml", flag, "abc"], capsys)
+    assert code == 2 and says in err and not_says not in err and "Traceback" not in err, err

@@ -5,6 +5,7 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.faults import (BATCHES_PER_EPOCH, finish, kill_group, last_checkpoint
 
 EPOCHS = 4
 INTERVAL_MINUTES = 0.01  # a periodic last.ckpt every 0.6 s
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,34 @@ def test_a_signal_saves_says_how_to_resume_and_exits_nonzero(sig, config, refere
 
     resumed = _resume(config, tmp_path)
     assert same_weights(resumed, reference), "the resumed run does not continue the interrupted one bit-for-bit"
+
+
+def test_a_second_ctrl_c_exits_130_at_once_and_keeps_the_last_checkpoint(config, tmp_path):
+    """Ctrl-C twice inside one batch (batches from the second epoch on sleep, see SlowBatches): no save, status 130
+    (128 + SIGINT) and one line naming the checkpoint written before, which stays intact."""
+    process = start(["fit", "--config", str(config), "--checkpoint.every_minutes=null",
+                     "--trainer.callbacks+=tests.faults.SlowBatches"], tmp_path, {"PYTHONPATH": str(REPO)})
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        [checkpoint] = wait_for(lambda: last_checkpoints(tmp_path), process)  # the first epoch's, then a slow batch
+        before = checkpoint.read_bytes()
+        os.kill(process.pid, signal.SIGINT)
+        wait_for(lambda: any("SIGINT received" in line for line in lines), process)
+        os.kill(process.pid, signal.SIGINT)
+        status = process.wait(timeout=60)
+    finally:
+        kill_group(process)
+        reader.join(timeout=30)
+    output = "".join(lines)
+    assert status == 128 + signal.SIGINT, output[-3000:]
+    stops = [line for line in output.splitlines() if "without saving" in line and "Ctrl-C again" not in line]
+    assert stops == [f"zoo: stopped by a second Ctrl-C without saving; the last checkpoint, written before, is intact: "
+                     f"{checkpoint.relative_to(tmp_path)}"], output[-3000:]
+    assert "Traceback" not in output and "resume:" not in output and "KeyboardInterrupt" not in output
+    assert last_checkpoints(tmp_path) == [checkpoint] and checkpoint.read_bytes() == before
+    assert zoo.load(checkpoint).iteration == BATCHES_PER_EPOCH
 
 
 def test_kill_9_at_random_moments_loses_at_most_the_interval(config, tmp_path):

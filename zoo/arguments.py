@@ -25,6 +25,11 @@ class InvalidArgument(ValueError):
     """An argument's value is of the wrong type, outside its range, or would need more memory than there is."""
 
 
+def one_line(error: BaseException, limit: int = 200) -> str:
+    """``Type: message`` of ``error`` on one line, cut after ``limit`` characters: a cause quoted in a message."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:limit]}"
+
+
 @dataclass(frozen=True)
 class Range:
     """The finite values from ``low`` to ``high`` (either may be None: unbounded); ``open`` ends exclude the bound;

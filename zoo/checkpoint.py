@@ -14,7 +14,7 @@ import yaml
 from jsonargparse import ArgumentParser
 
 from zoo.checkpoint_errors import CheckpointError
-from zoo.core.base import GenerativeModel
+from zoo.core.base import GenerativeModel, check_resumable
 from zoo.core.omitted import OMITTED_KEY, stand_in_for
 from zoo.locate import locate, near_misses
 from zoo.registry import get_model
@@ -125,6 +125,19 @@ def load(path: str | Path, map_location: str | torch.device = "cpu", trusted: bo
         raise CheckpointError(f"{path}: the weights do not fit {class_path} built from its hyper-parameters: {error}")
     model.on_load_checkpoint(checkpoint)
     return model.to(map_location).eval()
+
+
+def is_weights_only(checkpoint: dict) -> bool:
+    """Whether a checkpoint holds weights without the training state (a ``zoo publish`` release, or Lightning's
+    ``save_weights_only``): no optimiser states to resume."""
+    return "optimizer_states" not in checkpoint
+
+
+def start_from_weights(model: GenerativeModel, checkpoint: dict, source: str | Path) -> None:
+    """Load a checkpoint's weights into ``model`` to start a new run from them (fine-tuning): refused, with the
+    cause, for another model class or other net shapes (:func:`~zoo.core.base.check_resumable`)."""
+    check_resumable(model, checkpoint, source=str(source))
+    model.load_state_dict(checkpoint["state_dict"])
 
 
 def _import_model_class(class_path: str, path: Path) -> type[GenerativeModel]:

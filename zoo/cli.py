@@ -19,9 +19,9 @@ import zoo.loggers  # noqa: F401  (CSVRunLogger, TensorBoardRunLogger by short n
 import zoo.registry
 from datamodules.base import ImageDataModule
 from zoo.arguments import InvalidArgument
-from zoo.callbacks import ImageGrids, WandbCheckpointArtifact
+from zoo.callbacks import BestCheckpoint, ImageGrids, WandbCheckpointArtifact
 from zoo.callbacks.checkpoint import ResumableCheckpoint, TrainingInterrupted
-from zoo.checkpoint import read_checkpoint
+from zoo.checkpoint import is_weights_only, read_checkpoint, start_from_weights
 from zoo.checkpoint_errors import CheckpointError
 from zoo.commands import COMMANDS
 from zoo.config_files import check_config_file, config_arguments, resolve_config_arguments, shipped_configs
@@ -29,7 +29,8 @@ from zoo.core.base import GenerativeModel
 from zoo.core.checkpoint_io import remove_stale_temporaries
 from zoo.core.omitted import OMITTED_KEY, cannot_train_from
 from zoo.errors import USER_ERRORS, ConfigError, debug_requested, explain, explain_parse_error, report
-from zoo.runs import launched_as_global_rank_zero, newest_last_checkpoint, place_logs
+from zoo.locate import locate
+from zoo.runs import launched_as_global_rank_zero, newest_last_checkpoint, place_logs, release_unused_versions
 
 __all__ = ["USER_ERRORS", "ConfigError", "ZooCLI", "explain_parse_error", "main", "shipped_configs"]
 
@@ -118,6 +119,7 @@ class ZooCLI(LightningCLI):
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.add_lightning_class_args(ImageGrids, "images")
         parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(BestCheckpoint, "best_checkpoint")  # best.ckpt, by the logged FID
         parser.add_lightning_class_args(WandbCheckpointArtifact, "wandb_artifact")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
         # Logs, images and checkpoints of every run go under one folder (loggers without a save_dir follow it).
@@ -156,33 +158,47 @@ class ZooCLI(LightningCLI):
                               "sizes the config asks for (latent_dim, image_size, channels, batch_size).") from error
 
     def before_fit(self) -> None:
-        """Resolve ``--ckpt_path last`` to the newest ``last.ckpt`` of this config's runs, refuse an unreadable
-        checkpoint before any work is spent, and remove the partial files a killed write left beside it."""
-        path = self._checked_ckpt_path()
-        if path is not None:
-            remove_stale_temporaries(Path(path).parent)
-            say(f"resuming from: {path}")
+        """Resolve ``--ckpt_path`` (``last``: the newest ``last.ckpt`` of this config's runs; a published name: its
+        verified file), refuse an unreadable checkpoint before any work is spent, and remove the partial files a
+        killed write left beside it. A weights-only checkpoint (a ``zoo publish`` release) starts a new run from its
+        weights: the fine-tuning start, with fresh optimisers and iteration count."""
+        found = self._checked_ckpt_path()
+        if found is None:
+            return
+        path, checkpoint = found
+        if is_weights_only(checkpoint):
+            start_from_weights(self.model, checkpoint, path)
+            self.config_init[self.subcommand]["ckpt_path"] = None
+            say(f"starting a new run from the weights of {path} (trained {checkpoint.get('zoo', {}).get('iteration', '?')}"
+                " iterations): it holds no optimiser states, so the optimisers, schedules and iteration count start "
+                "afresh (fine-tuning). To continue a run exactly, give its last.ckpt.")
+            return
+        remove_stale_temporaries(Path(path).parent)
+        say(f"resuming from: {path}")
 
     def before_validate(self) -> None:
-        """The same checkpoint guard as ``fit``: an unreadable ``--ckpt_path`` is one message, before any work."""
+        """The same checkpoint guard as ``fit``: an unreadable ``--ckpt_path`` is one message, before any work; a
+        published name or a weights-only release is scored on its weights."""
         self._checked_ckpt_path()
 
     before_test = before_predict = before_validate
 
-    def _checked_ckpt_path(self) -> str | None:
-        """The subcommand's ``--ckpt_path`` (``last`` resolved), read once to refuse a missing or corrupt file;
-        None when there is none, or a name Lightning resolves itself (``hpc``, ``best``)."""
+    def _checked_ckpt_path(self) -> tuple[str, dict] | None:
+        """The subcommand's ``--ckpt_path`` (``last`` and published names resolved to files, written back for
+        Lightning) and the checkpoint, read once to refuse a missing or corrupt file; None when there is none, or a
+        name Lightning resolves itself (``hpc``, ``best``)."""
         config = self.config_init[self.subcommand]
         path = config.get("ckpt_path")
         if path == "last":
             path = str(newest_last_checkpoint(self.trainer))
-            config["ckpt_path"] = path
         if path is None or path in LIGHTNING_CHECKPOINT_NAMES:
             return None
-        omitted = read_checkpoint(path).get("zoo", {}).get(OMITTED_KEY)  # CheckpointError: missing, corrupt, ...
+        path = config["ckpt_path"] = str(locate(path))
+        checkpoint = read_checkpoint(path)  # CheckpointError: missing, corrupt, ...
+        omitted = checkpoint.get("zoo", {}).get(OMITTED_KEY)
         if omitted:
             raise CheckpointError(cannot_train_from(path, omitted))
-        return path
+        return path, checkpoint
 
     def after_fit(self) -> None:
         checkpoint = self.trainer.checkpoint_callback
@@ -217,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
         if message is None:  # a bug: its traceback is what helps
             raise
         report(error, message, debug)
+    finally:
+        release_unused_versions()
 
 
 if __name__ == "__main__":

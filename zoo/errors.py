@@ -8,6 +8,7 @@ traceback of user errors too.
 """
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -82,6 +83,9 @@ def explain(error: BaseException) -> str | None:
 
 def explain_parse_error(message: str) -> str:
     """Shorten a config/argument error to its cause and add how to fix it."""
+    wrong_type = not_a_number(message)
+    if wrong_type:
+        return wrong_type
     noise = ("Expected a <class 'NoneType'>", "Subtypes:", "Given value", "Does not validate against any of the Union")
     lines = [line.strip().removeprefix("- ") if line.lstrip().startswith("- ") else line
              for line in message.splitlines() if not any(n in line for n in noise) and line.strip() != "Errors:"]
@@ -89,11 +93,7 @@ def explain_parse_error(message: str) -> str:
     text = "\n".join(lines)
     unknown_class = ("has no attribute", "No module named", "not a subclass", "Import path", "dot import path")
     if any(s in text for s in unknown_class) and ("class_path" in text or "dot import path" in text):
-        entries = zoo.registry.list_models()
-        names = ", ".join(f"{e.name} ({e.class_path})" for e in entries)
-        given = re.search(r"dot import path string: (\S+)", text)
-        close = did_you_mean(given.group(1).rsplit(".", 1)[-1], [e.cls.__name__ for e in entries]) if given else ""
-        hint = f"Unknown class.{close} Registered models: {names}. `zoo list` shows models, data and configs."
+        hint = unknown_class_hint(message)
     elif any(s in text for s in ("is not accepted", "No action for key", "nrecognized arguments", "not expected")):
         hint = ("A key is not an argument of that class. "
                 "See every valid key with `zoo fit --config CONFIG --print_config`.")
@@ -106,6 +106,63 @@ def explain_parse_error(message: str) -> str:
     else:
         hint = "See `zoo fit --help` and `zoo fit --config CONFIG --print_config`."
     return with_fix(text, hint)
+
+
+def parser_key(message: str) -> str:
+    """The dotted key that jsonargparse's nested ``Parser key "..."`` lines in ``message`` lead to, with
+    ``init_args`` where the path enters a class (``model.init_args.g_optimizer.init_args.lr``)."""
+    parts = re.split(r'Parser key "([^"]+)"', message)  # [before, key, between, key, ...]
+    key = ""
+    for between, name in zip(parts[0::2], parts[1::2]):
+        key += ("" if not key else ".init_args." if re.search(r"class_path|callable class", between) else ".") + name
+    return key
+
+
+def not_a_number(message: str) -> str | None:
+    """``KEY must be a number, got 'VALUE'`` with its fix, for a value of a key that takes only numbers (jsonargparse
+    then also tries it as a class path, which misleads); None for other errors."""
+    expected = re.search(r"Expected a <class '(int|float)'>", message)
+    if expected is None:
+        return None
+    inner = message[message.rfind('Parser key "', 0, expected.start()):]  # the innermost key's errors
+    kinds = set(re.findall(r"Expected a <class '(\w+)'>", inner))
+    if "Expected a typing.Literal" in inner or not kinds <= {"int", "float", "NoneType"}:
+        return None  # it takes names or other types too: the parser's own message says which
+    given = re.search(r"(?:Given|Got) value: (.*?)(?:\. Got value: .*)?$", inner, re.M)
+    kind, example = ("a number", "0.001 or 1e-3") if "float" in kinds else ("an integer", "64")
+    key = parser_key(message[:expected.start()])
+    return with_fix(f"{key} must be {kind}, got {given.group(1) if given else 'something else'!r}",
+                    f"give {kind}, e.g. --{key} {example}; `zoo fit --config CONFIG --print_config` shows every key.")
+
+
+def unknown_class_hint(message: str) -> str:
+    """What to write instead of a class path that does not import (the innermost one in ``message``: a net's or
+    optimiser's comes after its model's): the close classes, and the registered models where a model is meant."""
+    given = re.findall(r"(?:dot import path string: |given class_path '|Expected a path but )([\w.]+)", message)
+    key = parser_key(message)
+    close = did_you_mean(given[-1], class_candidates(given[-1], model=key == "model")) if given else ""
+    if key != "model":  # a net, an optimiser, the data, a callback
+        return f"Unknown class.{close} `zoo fit --config CONFIG --print_config` shows the classes a config uses."
+    names = ", ".join(f"{e.name} ({e.class_path})" for e in zoo.registry.list_models())
+    return f"Unknown class.{close} Registered models: {names}. `zoo list` shows models, data and configs."
+
+
+def class_candidates(path: str, model: bool) -> list[str]:
+    """The class paths a mistyped ``path`` may have meant: the classes of its module where that imports (only the
+    registered models among them for a ``model``), else (for a ``model``) the registered models' class paths, or
+    their class names for a bare name."""
+    entries = zoo.registry.list_models()
+    module_name = path.rpartition(".")[0]
+    try:
+        module = importlib.import_module(module_name) if module_name else None
+    except Exception:  # a mistyped module (or one that fails to import): judged by the name alone
+        module = None
+    if module is not None:
+        return [f"{module_name}.{name}" for name, value in vars(module).items() if isinstance(value, type)
+                and (not model or value in {e.cls for e in entries})]
+    if not model:
+        return []
+    return [e.class_path for e in entries] if module_name else [e.cls.__name__ for e in entries]
 
 
 def debug_requested(words: list[str]) -> tuple[bool, list[str]]:

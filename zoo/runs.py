@@ -88,17 +88,33 @@ def place_logs(trainer_config: Namespace, claim_version: bool) -> None:
                 init_args.version = claim_next_version(Path(init_args.save_dir) / str(init_args.get("name") or ""))
 
 
+_claimed: list[Path] = []  # folders this process created for its runs, in order
+
+
 def claim_next_version(folder: Path) -> int:
     """Create ``folder/version_<n>`` for the smallest free n, atomically (``mkdir`` fails if it exists); returns n."""
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        _claimed.append(folder)
     existing = [int(p.name.split("_")[1]) for p in folder.glob("version_*") if p.name.split("_")[1].isdigit()]
     version = max(existing, default=-1) + 1
     while True:
         try:
             (folder / f"version_{version}").mkdir()
+            _claimed.append(folder / f"version_{version}")
             return version
         except FileExistsError:
             version += 1
+
+
+def release_unused_versions() -> None:
+    """Remove the folders this process claimed and never wrote into (a run refused before any work), newest first,
+    so that a refused command leaves nothing behind; a folder with anything in it is kept."""
+    while _claimed:
+        try:
+            _claimed.pop().rmdir()  # only succeeds on an empty folder
+        except OSError:
+            pass
 
 
 def _import(class_path: str):

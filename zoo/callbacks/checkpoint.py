@@ -10,8 +10,11 @@ exit status (128 + the signal number, as a shell reports a process killed by tha
 """
 
 import signal
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import lightning as L
 import torch
@@ -19,7 +22,7 @@ from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from zoo.core.checkpoint_io import remove_stale_temporaries
-from zoo.runs import OutputFolderError, check_writable
+from zoo.runs import OutputFolderError, check_writable, launched_as_global_rank_zero
 
 
 class TrainingInterrupted(RuntimeError):
@@ -43,10 +46,17 @@ class TrainingInterrupted(RuntimeError):
 
 class StopSignals:
     """Records stop signals instead of dying on them: the first SIGTERM/SIGINT (and, under SLURM auto-requeue, the
-    requeue signal) sets :attr:`received`; a second SIGINT interrupts at once (Ctrl-C twice: no checkpoint)."""
+    requeue signal) sets :attr:`received`; a second SIGINT exits at once with status 130 (Ctrl-C twice: no
+    checkpoint), saying which checkpoint, written before, is still there.
 
-    def __init__(self, signals: tuple[int, ...]) -> None:
+    Args:
+        signals: the signals to record.
+        last_checkpoint: the path of the last checkpoint written (``""``: none yet), for the second Ctrl-C's line.
+    """
+
+    def __init__(self, signals: tuple[int, ...], last_checkpoint: Callable[[], str] = str) -> None:
         self.signals = signals
+        self.last_checkpoint = last_checkpoint
         self.received = 0
         self._previous: dict[int, object] = {}
 
@@ -61,11 +71,21 @@ class StopSignals:
 
     def _handle(self, number: int, frame) -> None:
         if self.received and number == signal.SIGINT:
-            raise KeyboardInterrupt
+            self._stop_without_saving()
         if not self.received:
             self.received = number
             print(f"zoo: {signal.Signals(number).name} received: saving a checkpoint after this batch, then stopping"
                   + (" (Ctrl-C again to stop without saving)" if number == signal.SIGINT else ""), flush=True)
+
+    def _stop_without_saving(self) -> NoReturn:
+        """Exit now with 128 + SIGINT, as a shell reports a process stopped by Ctrl-C, and one line saying so. Not a
+        ``KeyboardInterrupt``: Lightning turns that into exit status 1."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third Ctrl-C does not interrupt the way out
+        last = self.last_checkpoint()
+        kept = f"the last checkpoint, written before, is intact: {last}" if last else "no checkpoint had been written"
+        if launched_as_global_rank_zero():  # every rank of a DDP run gets the Ctrl-C: one line
+            print(f"zoo: stopped by a second Ctrl-C without saving; {kept}", file=sys.stderr, flush=True)
+        raise SystemExit(128 + signal.SIGINT)
 
 
 class ResumableCheckpoint(ModelCheckpoint):
@@ -114,7 +134,7 @@ class ResumableCheckpoint(ModelCheckpoint):
         super().on_train_start(trainer, pl_module)
         self._last_save_time = time.monotonic()
         if self.save_on_signal:
-            self._signals = StopSignals(self._stop_signals(trainer))
+            self._signals = StopSignals(self._stop_signals(trainer), lambda: self.last_model_path)
             self._signals.install()
 
     @staticmethod

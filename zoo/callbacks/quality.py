@@ -6,6 +6,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 
 from zoo.metrics.diversity import reference_diversity
+from zoo.metrics.features import extractor_label
 from zoo.metrics.quality import METRICS, QualityEvaluator, generated_images, real_images
 
 
@@ -57,14 +58,31 @@ class QualityMetrics(L.Callback):
     def reference_images(self, datamodule) -> Tensor:
         """``num_images`` real images of the split scored against; with no validation split (``val_size 0``, the
         reference protocol of published FIDs) they come from the test split, and the logged names say ``test/``."""
-        if self.split == "val" and getattr(datamodule, "val_size", None) == 0:
+        split = self.logged_split(datamodule)
+        if split != self.split:
             rank_zero_warn("QualityMetrics: val_size is 0, so there is no validation split; sample quality is scored "
                            "against the test split and logged as test/...")
-            self.split = "test"
+            self.split = split
         return real_images(datamodule, self.split, self.num_images)[0]
 
+    def logged_split(self, datamodule) -> str:
+        """The split the scores are logged under: ``test`` for ``val`` when the data have no validation split."""
+        return "test" if self.split == "val" and getattr(datamodule, "val_size", None) == 0 else self.split
+
+    def fid_key(self, datamodule) -> str | None:
+        """The logged name of the FID curve (e.g. ``val/fid[fmnist-classifier]``), or None when FID is not scored."""
+        return f"{self.logged_split(datamodule)}/fid[{extractor_label(self.extractor)}]" if "fid" in self.metrics else None
+
+    def scored_at(self, iteration: int) -> dict | None:
+        """The values scored at training iteration ``iteration`` (rank 0), or None."""
+        return self.history[-1] if self.history and self.history[-1]["iteration"] == iteration else None
+
+    def due(self, iteration: int) -> bool:
+        """Whether a score is due after training batch ``iteration`` (the same answer on every rank)."""
+        return bool(self.every_n_batches) and iteration % self.every_n_batches == 0
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.every_n_batches and pl_module.iteration % self.every_n_batches == 0:
+        if self.due(pl_module.iteration):
             self.score(trainer, pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

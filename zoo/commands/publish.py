@@ -46,6 +46,9 @@ def parser() -> CommandParser:
     parser = CommandParser(prog="zoo publish", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ckpt", required=True, help="the training checkpoint (e.g. runs/.../last.ckpt)")
+    parser.add_argument("--which", default="best", choices=["best", "last"],
+                        help="best (default): the run's best.ckpt beside --ckpt, the weights at its lowest logged FID "
+                             "(--ckpt itself when the run kept none); last: exactly the --ckpt given")
     parser.add_argument("--name", required=True,
                         help="registry name: the training config's name without .yaml (e.g. vae_fashion_mnist)")
     parser.add_argument("--out", required=True, help="output folder")
@@ -122,6 +125,9 @@ def publish(args: argparse.Namespace) -> dict:
         raise CheckpointError(f"--name {args.name!r}: use letters, digits, '_' and '-' only (e.g. vae_fashion_mnist).")
     out = Path(args.out)
     check_writable(out, "Nothing was published. Fix: give --out a folder you can write to.")
+    given = args.ckpt
+    args.ckpt, why = chosen_checkpoint(args.ckpt, args.which)
+    print(f"publishing {args.ckpt}: {why}")
     source = read_checkpoint(args.ckpt)
     slim_path = out / f"{args.name}.ckpt"
     rounded = args.weights_dtype != "float32"
@@ -151,6 +157,8 @@ def publish(args: argparse.Namespace) -> dict:
     logs = args.curve or ([run_config.parent / "metrics.csv"] if run_config is not None else [])
     convergence = logs_convergence([log for log in logs if Path(log).is_file()]) if logs else None
     metrics = _metrics(slim, slim_path, args)
+    if omitted and metrics and hasattr(original, "elbo_terms"):
+        metrics.update(elbo_with_training_nets(original, slim_path, args))
     entry = {
         "model": model_entry.name if model_entry else class_path.rsplit(".", 1)[-1].lower(),
         "class_path": class_path,
@@ -175,7 +183,9 @@ def publish(args: argparse.Namespace) -> dict:
             **({"omitted_nets": list(omitted)} if omitted else {}),
             "weights_dtype": args.weights_dtype,
             **({"largest_sample_difference": round(difference, 6)} if rounded else {}),
-            **({"wall_seconds": round(zoo_state["train_seconds"])} if zoo_state.get("train_seconds") else {}),
+            **_run_facts(zoo_state, given),
+            "published": {"which": "best" if is_best(args.ckpt) else "last", "iteration": zoo_state.get("iteration"),
+                          "why": why},
             **({"convergence": convergence.summary()} if convergence is not None else {}),
         },
         "metrics": metrics,
@@ -194,6 +204,37 @@ def publish(args: argparse.Namespace) -> dict:
         folder = hub_folder(out, args.name, entry)
         print(f"  Hub repository: {folder}; upload it with: hf upload {args.hf_repo} {folder} .")
     return entry
+
+
+def chosen_checkpoint(ckpt: str, which: str) -> tuple[str, str]:
+    """The file ``--which`` picks for ``--ckpt`` and why: the run's ``best.ckpt`` beside it, or ``ckpt`` itself."""
+    from zoo.callbacks.best import best_beside
+
+    if which == "last" or is_best(ckpt):
+        return ckpt, "the checkpoint given" + (" (--which last)" if which == "last" else "")
+    best = best_beside(ckpt) if Path(ckpt).is_file() else None
+    if best is None:
+        return ckpt, "the checkpoint given: the run kept no best.ckpt beside it (no FID curve logged)"
+    return str(best), "the run's best.ckpt: the weights at its lowest logged FID"
+
+
+def is_best(ckpt: str | Path) -> bool:
+    from zoo.callbacks.best import BEST_NAME
+
+    return Path(ckpt).name == f"{BEST_NAME}.ckpt"
+
+
+def _run_facts(zoo_state: dict, given: str) -> dict:
+    """The run's length and training time (from the ``--ckpt`` given, e.g. its ``last.ckpt``) where the published
+    weights came earlier, and the time it took to reach them."""
+    from zoo.checkpoint import read_checkpoint
+
+    run = read_checkpoint(given).get("zoo", {}) if Path(given).is_file() else {}
+    reached, total = zoo_state.get("train_seconds"), run.get("train_seconds") or zoo_state.get("train_seconds")
+    earlier = run.get("iteration") is not None and run["iteration"] > (zoo_state.get("iteration") or 0)
+    return {**({"wall_seconds": round(total)} if total else {}),
+            **({"published_wall_seconds": round(reached), "run_iterations": run["iteration"]}
+               if earlier and reached else {})}
 
 
 def _source(args: argparse.Namespace, filename: str) -> dict:
@@ -288,6 +329,8 @@ def model_card(name: str, entry: dict) -> str:
         f"- **Paper**: {entry['paper'] or 'n/a'}",
         f"- **Data**: {entry['dataset']} (`{config['data'].get('class_path')}`)",
         f"- **Training**: {training['iterations']} iterations"
+        + (f" (the weights published; the run went on to {training['run_iterations']})"
+           if training.get("run_iterations") else "")
         + (f" ({training['optimizer_steps']} optimiser steps)" if training.get("optimizer_steps") is not None else "")
         + (f", trainer {_inline(config['trainer'])}" if config.get("trainer") else "")
         + (f"; config `{config['file']}`" if config.get("file") else "")
@@ -360,15 +403,21 @@ def _training_lines(training: dict) -> list[str]:
                      "checkpoint therefore cannot be trained further or validated")
     curve = training.get("convergence")
     if curve:
-        verdict = "converged" if curve["converged"] else "**not converged**"
-        gain = curve["tail_improvement"]
-        change = ("too few points to judge" if gain is None else "the last fifth did not improve on the best FID"
-                  if gain <= 0 else f"the last fifth improved the best FID by {gain:.1%}")
-        lines.append(f"- **Convergence**: {verdict} ({change}; zoo's rule: {curve['rule']}). Training curve "
+        lines.append(f"- **Convergence**: {verdict_phrase(curve)} (zoo's rule: {curve['rule']}). Training curve "
                      f"`{curve['metric']}`: {curve['first']['fid']:.2f} at iteration {curve['first']['iteration']}, "
                      f"best {curve['best']['fid']:.2f} at {curve['best']['iteration']}, "
                      f"last {curve['last']['fid']:.2f} at {curve['last']['iteration']} ({curve['points']} points)")
+    published = training.get("published")
+    if published:
+        lines.append(f"- **Published weights**: iteration {published['iteration']}, {published['why']}")
     return lines
+
+
+def verdict_phrase(curve: dict) -> str:
+    """The card's words for a convergence summary: the verdict in bold where training is not over."""
+    from zoo.metrics.convergence import PUBLISHABLE, explain, verdict_of
+
+    return explain(curve) if verdict_of(curve) in PUBLISHABLE else f"**{explain(curve)}**"
 
 
 def _inline(mapping: dict) -> str:
@@ -386,6 +435,23 @@ def _metrics(model, slim_path: Path, args) -> dict:
     data = load_datamodule(slim_path, **({"data_dir": args.data_dir} if args.data_dir else {}))
     extractor = args.extractor or default_extractor(data)
     return evaluate(model, data, metrics, args.n, args.split, extractor, args.seed)
+
+
+def elbo_with_training_nets(model, slim_path: Path, args) -> dict:
+    """The test -ELBO in nats per image (``nelbo_nats``) of ``--n`` images of ``--split``, measured on the training
+    checkpoint before its training nets are left out: where the bound needs one of them (AVB's adversary estimates
+    the KL term, Mescheder et al. 2017, eq. 11), the shipped file alone cannot give it."""
+    import torch
+
+    from zoo.checkpoint import load_datamodule
+    from zoo.metrics.quality import real_images
+
+    data = load_datamodule(slim_path, **({"data_dir": args.data_dir} if args.data_dir else {}))
+    images = real_images(data, args.split, args.n)[0] * 2 - 1
+    with torch.no_grad():
+        total = sum(model.elbo_terms(chunk)["nelbo"].item() * len(chunk) for chunk in images.split(500))
+    return {"nelbo_nats": round(total / len(images), 2),
+            "nelbo_measured_on": "the training checkpoint, with the nets this release leaves out"}
 
 
 def _registered(class_path: str):

@@ -53,10 +53,15 @@ def _print_list(entries, cache) -> None:
 
 
 def _training(training: dict) -> str:
-    """Iterations and the convergence verdict of zoo's rule (:mod:`zoo.metrics.convergence`), in one cell."""
-    verdict = training.get("convergence", {}).get("converged")
-    judged = {True: ", converged", False: ", not converged", None: ""}[verdict]
-    return f"{training.get('iterations', '?')} it{judged}"
+    """Iterations, the verdict of zoo's rule (:mod:`zoo.metrics.convergence`) and the published iteration, in one
+    cell."""
+    from zoo.metrics.convergence import verdict_of
+
+    curve, published = training.get("convergence"), training.get("published") or {}
+    judged = f", {verdict_of(curve)}" if curve else ""
+    at = (f", published at {published['iteration']}" if published.get("iteration") not in (None, training.get("iterations"))
+          else "")
+    return f"{training.get('iterations', '?')} it{judged}{at}"
 
 
 def _headline(metrics: dict) -> str:

@@ -24,7 +24,6 @@ from zoo.sampling.langevin import STEP_SIZE, STEPS
 from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes
 
 INTERPOLATION_STEPS = 10
-MAX_REFUSED = 0.5  # DDLS: more refused moves than this fraction means diverged chains, not a few bad spots
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
@@ -79,7 +78,7 @@ def run(argv: list[str]) -> None:
     try:
         with shown(not args.no_progress):
             images, nrow = _images(model, args)
-    except SamplerNotApplicable:
+    except (SamplerNotApplicable, InvalidArgument):  # zoo's own refusals name the flag already
         raise
     except ValueError as error:  # a sampler's setting out of range for this model
         raise InvalidArgument(f"zoo sample --mode {args.mode}: {error}") from None
@@ -145,12 +144,12 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
         images = []
         for i, count in enumerate(_chunks(args.n, "DDLS chains")):  # chunk i: seed + i
             chunk, run = ddls(model, count, args.steps, args.step_size, seed=args.seed + i)
-            print(f"DDLS: {run.summary()}")
-            if run.refused > MAX_REFUSED * run.steps * count:  # the chains left where the energy is finite
+            if run.diverged:  # the chains left where the energy is finite: no verdict on settling, one error
                 raise NonFiniteSamples(
-                    f"zoo sample --mode ddls: {run.refused} of {run.steps * count} Langevin moves landed where the "
-                    f"energy is NaN or infinite (the chains diverged); nothing was written. Fix: lower --step-size "
+                    f"zoo sample --mode ddls: the Langevin chains diverged ({run.refused} of {run.steps * count} moves "
+                    f"landed where the energy is NaN or infinite); nothing was written. Fix: lower --step-size "
                     f"(now {args.step_size:g}; 0.01 is the paper's).")
+            print(f"DDLS: {run.summary()}")
             images.append(chunk)
         return torch.cat(images), args.nrow
     split = "train" if args.mode == "neighbours" else "test"

@@ -419,11 +419,11 @@ class IncompatibleCheckpointError(ValueError):
     """A checkpoint given to resume from belongs to another model class, or to nets of other shapes."""
 
 
-def check_resumable(model: "GenerativeModel", checkpoint: dict) -> None:
+def check_resumable(model: "GenerativeModel", checkpoint: dict, source: str | None = None) -> None:
     """Refuse to resume ``model`` from a checkpoint of another class or other net shapes (before any weight is
     loaded), and warn when the checkpoint was trained on other data or another batch size."""
     trainer = model._trainer
-    source = getattr(trainer, "ckpt_path", None) or "the checkpoint"
+    source = source or getattr(trainer, "ckpt_path", None) or "the checkpoint"
     saved_class = checkpoint.get("zoo", {}).get("class_path") or checkpoint.get("hyper_parameters", {}).get("_class_path")
     if saved_class and saved_class != _class_path(model):
         raise IncompatibleCheckpointError(

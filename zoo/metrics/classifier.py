@@ -12,7 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument, one_line
+
 SHIPPED = {"fashion_mnist": "fashion_mnist_classifier.pt"}
+
+
+class ClassifierUnavailable(InvalidArgument):
+    """A classifier file is missing, or is not one saved by ``zoo train-classifier``."""
 
 
 class ImageClassifier(nn.Module):
@@ -91,13 +97,16 @@ def load_classifier(name_or_path: str = "fashion_mnist") -> ImageClassifier:
         path = Path(str(resources.files("zoo.metrics") / "weights" / SHIPPED[name_or_path]))
     else:
         path = Path(name_or_path)
+    train = f"train one with `zoo train-classifier --data fashion_mnist --out {path}`, or give the path of one"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"no classifier at {path}; train one with `zoo train-classifier --data fashion_mnist --out {path}`"
-        )
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    model = ImageClassifier(tuple(saved["image_shape"]), saved["num_classes"])
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
+        raise ClassifierUnavailable(f"no classifier file at {path}. Fix: {train}.")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model = ImageClassifier(tuple(saved["image_shape"]), saved["num_classes"])
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
+    except Exception as error:  # not a torch file, truncated, or another kind of file
+        raise ClassifierUnavailable(f"{path} is not a classifier saved by `zoo train-classifier` ({one_line(error)})."
+                                    f" Fix: {train}.") from None
     model.test_accuracy = saved.get("test_accuracy")
     return model.eval()
 

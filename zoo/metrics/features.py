@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from zoo.arguments import InvalidArgument, one_line
 from zoo.metrics.classifier import load_classifier
 from zoo.names import did_you_mean
 from zoo.progress import progress
@@ -60,11 +61,16 @@ def get_extractor(name: str, image_shape: tuple[int, int, int]) -> Extractor:
                 f"extractor {name} takes {classifier.image_shape} images, the model makes {tuple(image_shape)}; "
                 "use --extractor inception, or train a classifier for this data with `zoo train-classifier`."
             )
-        label = name if name == "fmnist-classifier" else f"classifier:{Path(name.split(':', 1)[1]).stem}"
-        return Extractor(label, ClassifierFeatures(classifier), ClassifierFeatures(classifier, logits=True),
+        return Extractor(extractor_label(name), ClassifierFeatures(classifier), ClassifierFeatures(classifier, logits=True),
                          classifier.image_shape)
     check_extractor_name(name)
+    check_inception()
     return Extractor("inception", None, None, None)  # torchmetrics builds InceptionV3 itself
+
+
+def extractor_label(name: str) -> str:
+    """How scores by extractor ``name`` are tagged (``fid[<label>]``): ``classifier:PATH`` by the file's stem."""
+    return f"classifier:{Path(name.split(':', 1)[1]).stem}" if name.startswith("classifier:") else name
 
 
 def check_extractor_name(name: str) -> None:
@@ -84,12 +90,25 @@ def three_channels(images: Tensor) -> Tensor:
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
-def inception_unavailable(error: Exception) -> RuntimeError:
-    return RuntimeError(
-        f"the Inception extractor could not be built ({type(error).__name__}: {error}). It needs "
-        "`pip install torch-fidelity` and internet access once to download its weights. Offline, use "
-        "--extractor fmnist-classifier (Fashion-MNIST) or a classifier trained by `zoo train-classifier`."
+class ExtractorUnavailable(InvalidArgument):
+    """The Inception extractor cannot be built here: torch-fidelity is missing, or its weights cannot be downloaded."""
+
+
+def inception_unavailable(error: Exception) -> ExtractorUnavailable:
+    """The user error for an Inception network that could not be built because of ``error``."""
+    return ExtractorUnavailable(
+        f"the Inception extractor could not be built ({one_line(error)}): it needs torch-fidelity and, once, internet "
+        "access to download its weights. Fix: `pip install torch-fidelity` and run once online, or use --extractor "
+        "fmnist-classifier (Fashion-MNIST) or classifier:PATH (a classifier trained by `zoo train-classifier`)."
     )
+
+
+def check_inception() -> None:
+    """Refuse the Inception extractor before any work where torch-fidelity, which builds it, is not installed."""
+    try:
+        import torch_fidelity  # noqa: F401
+    except ImportError as error:
+        raise inception_unavailable(error) from None
 
 
 @torch.no_grad()

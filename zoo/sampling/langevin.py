@@ -28,6 +28,9 @@ STEPS = 1000
 STEP_SIZE = 0.01
 MEMORY_LIMIT = 0.1
 """Chains have settled when the correlation of their end with their start is not significantly above this."""
+MAX_REFUSED = 0.5
+"""Chains have diverged when more than this fraction of their moves was refused (they left the ground where d has a
+value, rather than meeting a few bad spots) or their states are not finite."""
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,19 @@ class LangevinRun:
     memory_error: float
 
     @property
+    def diverged(self) -> bool:
+        """Whether the chains ran away (:data:`MAX_REFUSED`): their end says nothing about the target."""
+        return self.refused > MAX_REFUSED * self.steps * len(self.z) or not bool(torch.isfinite(self.z).all())
+
+    @property
     def settled(self) -> bool:
-        """Whether ``memory`` is not significantly above :data:`MEMORY_LIMIT` (two standard errors)."""
-        return self.memory <= MEMORY_LIMIT + 2 * self.memory_error
+        """Whether ``memory`` is not significantly above :data:`MEMORY_LIMIT` (two standard errors); diverged chains
+        have not settled."""
+        return not self.diverged and self.memory <= MEMORY_LIMIT + 2 * self.memory_error
 
     def summary(self) -> str:
-        verdict = ("cannot be judged (needs >= 2 chains)" if math.isnan(self.memory) else "settled" if self.settled
+        verdict = ("DIVERGED: the chains ran off where d has no value, lower the step size" if self.diverged
+                   else "cannot be judged (needs >= 2 chains)" if math.isnan(self.memory) else "settled" if self.settled
                    else "NOT settled: the chains still remember their start, run more steps (or a larger step size)")
         refused = f"; {self.refused} moves refused where d has no value" if self.refused else ""
         return (f"{self.steps} Langevin steps; correlation of the chains' ends with their starts {self.memory:.3f} "
