@@ -74,11 +74,20 @@ def publish(name: str, root: Path, description: str) -> None:
     command = ["zoo", "publish", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--name", name,
                "--which", "best", "--out", str(PRETRAINED), "--index", str(PRETRAINED / "index.json"), "--config", f"{name}.yaml",
                "--weights-dtype", "float16", "--metrics", "fid,kid,is,pr,diversity,classes", "--n", "2000",
-               "--description", description, *[f"--curve={log}" for log in logs(root, name)]]
+               "--description", description, *[f"--curve={log}" for log in logs(root, name)],
+               *([f"--note={note}"] if (note := current_note(name)) else [])]
     with open(PRETRAINED / ".publish.lock", "w") as lock:  # releases run side by side share index.json
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run(command, check=True)
     (PRETRAINED / f"{name}.entry.json").unlink(missing_ok=True)  # the index holds it
+
+
+def current_note(name: str) -> str:
+    """The note of ``name``'s published entry (e.g. what was tried for its mode coverage), kept by a republish."""
+    import json
+
+    entry = json.loads((PRETRAINED / "index.json").read_text())["checkpoints"].get(name, {})
+    return entry.get("note", "")
 
 
 def describe(name: str, root: Path) -> str:

@@ -34,12 +34,9 @@ PUBLISHED_PAST_THEIR_BEST: set[str] = {
     "ebgan_fashion_mnist",
     "fgan_fashion_mnist",
     "gan_fashion_mnist",
-    "vae_latent10_fashion_mnist",
-    "vae_latent20_fashion_mnist",
     "vae_latent2_fashion_mnist",
     "vaegan_fashion_mnist",
     "veegan_fashion_mnist",
-    "veegan_paper_fashion_mnist",
     "wgan_fashion_mnist",
     "wgangp_fashion_mnist",
 }
