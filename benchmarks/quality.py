@@ -251,11 +251,11 @@ def published_report(args) -> list[str]:
 
 
 def coverage_notes(rows: dict) -> list[str]:
-    """The card's "Mode coverage" note (what was tried) of every published model below zoo's 8 classes."""
+    """The card's "Mode coverage" note (what was tried) of every published model at or below zoo's 8 classes."""
     index = json.loads((Path(zoo.__file__).parent / "pretrained" / "index.json").read_text())["checkpoints"]
     notes = [f"- **{name}**: {index[name]['note']}" for name in sorted(rows)
              if index.get(name, {}).get("note", "").startswith("Mode coverage")]
-    return ["", "Models below 8 covered classes, from their cards:", "", *notes] if notes else []
+    return ["", "Models at or below zoo's 8 covered classes, from their cards:", "", *notes] if notes else []
 
 
 def report(rows: dict[str, dict], args) -> str:
