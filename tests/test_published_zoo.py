@@ -30,7 +30,6 @@ PUBLISHED_PAST_THEIR_BEST: set[str] = {
     "bigan_fashion_mnist",
     "dcgan_fashion_mnist",
     "dcgan_small_fashion_mnist",
-    "ebgan_fashion_mnist",
     "fgan_fashion_mnist",
     "vaegan_fashion_mnist",
     "veegan_fashion_mnist",
