@@ -51,6 +51,7 @@ from zoo.checkpoint import load_datamodule
 from zoo.cli import ZooCLI, shipped_configs
 from zoo.core.omitted import OmittedNetError
 from zoo.losses.reconstruction import pixel_mse
+from zoo.metrics.likelihood import mean_nelbo
 from zoo.metrics.classifier import classes_covered, load_classifier
 from zoo.metrics.diversity import SETTINGS as DIVERSITY_SETTINGS
 from zoo.metrics.diversity import reference_diversity
@@ -97,8 +98,7 @@ def autoencoding_scores(model, test: torch.Tensor) -> dict:
         scores["recon_mse"] = sum(errors) / len(images)  # pixel_mse measures in [0, 1] units
     if hasattr(model, "elbo_terms"):
         try:
-            total = sum(model.elbo_terms(chunk)["nelbo"].item() * len(chunk) for chunk in images.split(500))
-            scores["nelbo_nats"] = total / len(images)
+            scores["nelbo_nats"] = mean_nelbo(model, images)
         except OmittedNetError:  # AVB's KL estimate needs its adversary, which a published file leaves out
             scores["nelbo_nats"] = None
     return scores

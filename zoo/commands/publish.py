@@ -183,7 +183,7 @@ def publish(args: argparse.Namespace) -> dict:
             **({"omitted_nets": list(omitted)} if omitted else {}),
             "weights_dtype": args.weights_dtype,
             **({"largest_sample_difference": round(difference, 6)} if rounded else {}),
-            **_run_facts(zoo_state, given),
+            **_run_facts(zoo_state, source if given == args.ckpt else read_checkpoint(given)),
             "published": {"which": "best" if is_best(args.ckpt) else "last", "iteration": zoo_state.get("iteration"),
                           "why": why},
             **({"convergence": convergence.summary()} if convergence is not None else {}),
@@ -224,12 +224,10 @@ def is_best(ckpt: str | Path) -> bool:
     return Path(ckpt).name == f"{BEST_NAME}.ckpt"
 
 
-def _run_facts(zoo_state: dict, given: str) -> dict:
-    """The run's length and training time (from the ``--ckpt`` given, e.g. its ``last.ckpt``) where the published
-    weights came earlier, and the time it took to reach them."""
-    from zoo.checkpoint import read_checkpoint
-
-    run = read_checkpoint(given).get("zoo", {}) if Path(given).is_file() else {}
+def _run_facts(zoo_state: dict, run_checkpoint: dict) -> dict:
+    """The run's length and training time (from the checkpoint given as ``--ckpt``, e.g. its ``last.ckpt``) where
+    the published weights came earlier, and the time it took to reach them."""
+    run = run_checkpoint.get("zoo", {})
     reached, total = zoo_state.get("train_seconds"), run.get("train_seconds") or zoo_state.get("train_seconds")
     earlier = run.get("iteration") is not None and run["iteration"] > (zoo_state.get("iteration") or 0)
     return {**({"wall_seconds": round(total)} if total else {}),
@@ -441,16 +439,13 @@ def elbo_with_training_nets(model, slim_path: Path, args) -> dict:
     """The test -ELBO in nats per image (``nelbo_nats``) of ``--n`` images of ``--split``, measured on the training
     checkpoint before its training nets are left out: where the bound needs one of them (AVB's adversary estimates
     the KL term, Mescheder et al. 2017, eq. 11), the shipped file alone cannot give it."""
-    import torch
-
     from zoo.checkpoint import load_datamodule
+    from zoo.metrics.likelihood import mean_nelbo
     from zoo.metrics.quality import real_images
 
     data = load_datamodule(slim_path, **({"data_dir": args.data_dir} if args.data_dir else {}))
     images = real_images(data, args.split, args.n)[0] * 2 - 1
-    with torch.no_grad():
-        total = sum(model.elbo_terms(chunk)["nelbo"].item() * len(chunk) for chunk in images.split(500))
-    return {"nelbo_nats": round(total / len(images), 2),
+    return {"nelbo_nats": round(mean_nelbo(model, images), 2),
             "nelbo_measured_on": "the training checkpoint, with the nets this release leaves out"}
 
 

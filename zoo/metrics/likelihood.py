@@ -41,6 +41,12 @@ def importance_sampled_nll(model, images: Tensor, k: int = 1000, chunk: int = 25
     return -(torch.logsumexp(torch.cat(log_weights, dim=1), dim=1) - math.log(k))
 
 
+@torch.no_grad()
+def mean_nelbo(model, images: Tensor, chunk: int = 500) -> float:
+    """The mean negative ELBO (nats per image) of ``images`` in [-1, 1], from the model's ``elbo_terms``."""
+    return sum(model.elbo_terms(part)["nelbo"].item() * len(part) for part in images.split(chunk)) / len(images)
+
+
 def bits_per_dim(nll_nats: Tensor | float, image_shape: tuple[int, int, int]) -> float:
     """Nats per image to bits per dimension."""
     return float(nll_nats) / (math.prod(image_shape) * math.log(2))
