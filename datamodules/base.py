@@ -3,8 +3,10 @@
 Every batch is a tuple ``(images, labels)``. ``images`` is float32 of shape (B, C, H, W) with pixel values in
 [-1, 1]: a uint8 value ``v`` becomes ``v / 127.5 - 1``, so 0 -> -1.0 and 255 -> 1.0 exactly (generators end in
 ``tanh``). ``labels`` are int64 class indices of shape (B,), or for CelebA a (B, 40) tensor of 0/1 attributes.
+``class_names`` names the classes (CelebA: the attributes) in label order.
 """
 
+import inspect
 import math
 import os
 import tempfile
@@ -240,7 +242,7 @@ class InMemoryLoader:
 class ImageDataModule(L.LightningDataModule):
     """Base of all image DataModules; see the module docstring for the batch format.
 
-    Subclasses set ``native_shape`` and ``num_classes`` and implement :meth:`load_tensors` (in-memory datasets) or
+    Subclasses set ``native_shape`` and ``class_names`` and implement :meth:`load_tensors` (in-memory datasets) or
     override :meth:`load_fit_splits` / :meth:`load_test_split` (CelebA). A split is either a :class:`TensorSplit`,
     served by :class:`InMemoryLoader`, or a map-style ``Dataset`` of ready (image, label) samples, served by a
     ``DataLoader`` with a seeded sampler.
@@ -260,8 +262,11 @@ class ImageDataModule(L.LightningDataModule):
     """Human-readable dataset name, for messages."""
     native_shape: tuple[int, int, int]
     """(C, H, W) of the images as stored."""
-    num_classes: int
-    """Number of classes (CelebA: number of binary attributes)."""
+    class_names: tuple[str, ...]
+    """The classes' names in label order (CelebA: the attributes' names, in the order of the multi-hot vector)."""
+    default_extractor: str | None = "inception"
+    """The feature extractor zoo scores samples of this data with by default (``zoo evaluate``); None: none fits
+    until the user trains one (:mod:`zoo.metrics.features`)."""
 
     def __init__(
         self,
@@ -276,6 +281,9 @@ class ImageDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()  # checkpoints then say which data a model was trained on (zoo evaluate)
+        accepted = inspect.signature(type(self).__init__).parameters  # not what a subclass fixes for the base
+        for name in [name for name in self.hparams if name not in accepted and not name.startswith("_")]:
+            del self.hparams[name]
         check_arguments(type(self), self.hparams)  # every range a data module's signature declares
         check_data_dir(data_dir)
         if image_size is not None:  # one batch of float32 images at that size must fit
@@ -303,6 +311,11 @@ class ImageDataModule(L.LightningDataModule):
         return channels, self.image_size, self.image_size
 
     @property
+    def num_classes(self) -> int:
+        """Number of classes (CelebA: number of binary attributes); known without loading any data."""
+        return len(self.class_names)
+
+    @property
     def root(self) -> Path:
         """``data_dir`` as a path."""
         return Path(self.data_dir)
@@ -322,10 +335,17 @@ class ImageDataModule(L.LightningDataModule):
         order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(self.seed))
         val_index = order[: self.val_size].sort().values
         train_index = order[self.val_size :].sort().values[: self.train_subset]
-        if len(train_index) < self.batch_size:  # the incomplete last batch is dropped: training would do nothing
-            raise DataSplitError(f"batch_size={self.batch_size} is larger than the {len(train_index)} training images "
-                                 f"left after val_size={self.val_size} (train_subset={self.train_subset}): no batch")
+        self.check_training_batch(len(train_index))
         return self._resized(pool[train_index]), self._resized(pool[val_index])
+
+    def check_training_batch(self, count: int, held_out: str | None = None) -> None:
+        """Refuse a training split of ``count`` images that holds no complete batch (the incomplete last batch is
+        dropped, so training would do nothing); ``held_out`` says what was split off (default: ``val_size``)."""
+        if count < self.batch_size:
+            held_out = held_out or f"val_size={self.val_size}"
+            raise DataSplitError(f"batch_size={self.batch_size} is larger than the {count} training images "
+                                 f"left after {held_out} (train_subset={self.train_subset}): no batch. Fix: lower "
+                                 "batch_size or the held-out images, or use more images.")
 
     def load_test_split(self) -> TensorSplit | Dataset:
         """Load the test set."""

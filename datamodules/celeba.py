@@ -18,6 +18,16 @@ from zoo.arguments import PositiveInt
 
 from .base import CorruptDatasetError, ImageDataModule, TensorSplit, atomic_path, corrupt_file, dataset_not_found
 
+ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
+    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
+    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
+    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
+    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick",
+    "Wearing_Necklace", "Wearing_Necktie", "Young",
+)
+"""The 40 binary attributes, in the order of ``list_attr_celeba.txt`` and of torchvision's (B, 40) targets."""
+
 IMAGE_FOLDER = "img_align_celeba"
 """Folder of the aligned JPEGs inside ``data_dir/celeba``."""
 
@@ -37,7 +47,7 @@ class CelebADataModule(ImageDataModule):
         train_subset: Use only the first N images of the official training split.
     """
 
-    num_classes = 40
+    class_names = ATTRIBUTES
     name = "CelebA"
 
     def __init__(

@@ -18,7 +18,7 @@ class CIFAR10DataModule(ImageDataModule):
     """CIFAR-10; see :class:`~datamodules.base.ImageDataModule` for the arguments (``num_workers`` is unused)."""
 
     native_shape = (3, 32, 32)
-    num_classes = 10
+    class_names = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
     name = "CIFAR-10"
 
     @property

@@ -33,6 +33,9 @@ class FashionMNISTDataModule(IDXDataModule):
 
     dataset_cls = datasets.FashionMNIST
     name = "Fashion-MNIST"
+    class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+    default_extractor = "fmnist-classifier"  # zoo's shipped classifier (zoo.metrics.classifier)
 
     def __init__(
         self,

@@ -1,7 +1,8 @@
 """MNIST, and the base class shared by the datasets stored as IDX files (MNIST, Fashion-MNIST).
 
 Images are 1x28x28, held in memory as uint8 and served as float32 in [-1, 1] (0 -> -1.0, 255 -> 1.0) by
-:class:`~datamodules.base.InMemoryLoader`; labels are int64 class indices 0..9.
+:class:`~datamodules.base.InMemoryLoader`; labels are int64 class indices 0..9 (``class_names``: MNIST's digits
+"0".."9", Fashion-MNIST's ten kinds of clothing).
 """
 
 import gzip
@@ -89,7 +90,6 @@ class IDXDataModule(ImageDataModule):
 
     dataset_cls: ClassVar[type[datasets.MNIST]]
     native_shape = (1, 28, 28)
-    num_classes = 10
 
     @property
     def raw_dir(self) -> Path:
@@ -183,3 +183,4 @@ class MNISTDataModule(IDXDataModule):
 
     dataset_cls = datasets.MNIST
     name = "MNIST"
+    class_names = tuple(str(digit) for digit in range(10))

@@ -16,6 +16,8 @@ from zoo.arguments import InvalidArgument, NonNegativeInt, PositiveInt, check_me
 from .base import ImageDataModule, TensorSplit
 
 NUM_CLASSES = 10
+CLASS_NAMES = tuple(f"{direction}_{slot}" for direction in ("horizontal", "vertical") for slot in range(1, 6))
+"""Classes 0-4: horizontal bars from the top down; 5-9: vertical bars from the left."""
 
 
 def bar_images(labels: Tensor, shape: tuple[int, int, int], generator: Generator) -> Tensor:
@@ -67,7 +69,7 @@ class SyntheticDataModule(ImageDataModule):
     """
 
     name = "synthetic bars"
-    num_classes = NUM_CLASSES
+    class_names = CLASS_NAMES
 
     def __init__(
         self,

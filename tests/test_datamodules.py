@@ -276,6 +276,44 @@ def test_celeba_missing(tmp_path):
         CelebADataModule(data_dir=str(tmp_path), download=False).setup("fit")
 
 
+# ---------------------------------------------------------------- class names
+
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CIFAR = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+@pytest.mark.parametrize("cls, names", [
+    (MNISTDataModule, tuple("0123456789")),
+    (FashionMNISTDataModule, FASHION),
+    (CIFAR10DataModule, CIFAR),
+    (CelebADataModule, tuple(tiny_datasets.ATTRIBUTES)),
+    (SyntheticDataModule, tuple(f"{d}_{i}" for d in ("horizontal", "vertical") for i in range(1, 6))),
+], ids=lambda value: value.__name__ if isinstance(value, type) else "")
+def test_class_names_are_known_before_any_data_is_read(tmp_path, cls, names):
+    dm = cls(data_dir=str(tmp_path / "nothing here"), download=False)  # no dataset on disk: nothing is read
+    assert dm.class_names == names and dm.num_classes == len(names)
+    assert all(isinstance(name, str) for name in dm.class_names)
+    assert not (tmp_path / "nothing here").exists()
+
+
+def test_fashion_mnist_class_names_are_torchvisions():
+    import torchvision
+
+    assert FashionMNISTDataModule.class_names == tuple(torchvision.datasets.FashionMNIST.classes) == FASHION
+
+
+def test_celeba_class_names_follow_torchvisions_attribute_order(celeba_dir):
+    import torchvision
+
+    root, _, attrs = celeba_dir
+    dataset = torchvision.datasets.CelebA(str(root), split="test", target_type="attr")
+    assert CelebADataModule.class_names == tuple(dataset.attr_names[:40])
+    dm = CelebADataModule(data_dir=str(root), batch_size=2, download=False)
+    _, labels = collect(dm.test_dataloader())  # the multi-hot vector is indexed by class_names
+    smiling = dm.class_names.index("Smiling")
+    assert torch.equal(labels[:, smiling], torch.from_numpy(attrs[6:, smiling]).long())
+
+
 # ---------------------------------------------------------------- InMemoryLoader
 
 

@@ -81,8 +81,12 @@ def check_extractor_name(name: str) -> None:
 
 
 def default_extractor(datamodule) -> str:
-    """``fmnist-classifier`` for Fashion-MNIST, ``inception`` otherwise."""
-    return "fmnist-classifier" if type(datamodule).__name__ == "FashionMNISTDataModule" else "inception"
+    """The data module's own (``fmnist-classifier`` for Fashion-MNIST, ``inception`` for the other datasets); for
+    data that no shipped extractor knows (a user's image folder), refused with how to get one."""
+    name = getattr(datamodule, "default_extractor", "inception")
+    if name is None:
+        raise no_extractor(datamodule, "--extractor")
+    return name
 
 
 def three_channels(images: Tensor) -> Tensor:
@@ -91,7 +95,8 @@ def three_channels(images: Tensor) -> Tensor:
 
 
 class ExtractorUnavailable(InvalidArgument):
-    """The Inception extractor cannot be built here: torch-fidelity is missing, or its weights cannot be downloaded."""
+    """No extractor fits: Inception cannot be built here (torch-fidelity is missing, or its weights cannot be
+    downloaded), or the data are a user's images that no shipped classifier knows."""
 
 
 def inception_unavailable(error: Exception) -> ExtractorUnavailable:
@@ -101,6 +106,35 @@ def inception_unavailable(error: Exception) -> ExtractorUnavailable:
         "access to download its weights. Fix: `pip install torch-fidelity` and run once online, or use --extractor "
         "fmnist-classifier (Fashion-MNIST) or classifier:PATH (a classifier trained by `zoo train-classifier`)."
     )
+
+
+def check_extractor_fits(name: str, datamodule, flag: str) -> None:
+    """Refuse, before any work, an extractor (set by ``flag``) that cannot score ``datamodule``'s images: a
+    classifier made for another image shape, or ``fmnist-classifier`` on data that no shipped extractor knows (its
+    features and classes are Fashion-MNIST's, so scores of other images by it mean nothing)."""
+    if name == "fmnist-classifier" and getattr(datamodule, "default_extractor", "inception") is None:
+        raise no_extractor(datamodule, flag, given=name)
+    if name == "fmnist-classifier" or name.startswith("classifier:"):
+        shape = load_classifier("fashion_mnist" if name == "fmnist-classifier" else name.split(":", 1)[1]).image_shape
+        if tuple(shape) != tuple(datamodule.image_shape):
+            command = getattr(datamodule, "train_classifier_command", None)
+            train = f"`{command('classifier.pt')}`" if command else "`zoo train-classifier`"
+            raise ExtractorUnavailable(
+                f"extractor {name} takes {tuple(shape)} images; the data are {tuple(datamodule.image_shape)}. Fix: "
+                f"train a classifier at the data's size ({train}) and pass {flag} classifier:classifier.pt, or "
+                f"{flag} inception.")
+
+
+def no_extractor(datamodule, flag: str, given: str | None = None) -> ExtractorUnavailable:
+    """The error for scoring data without an extractor that knows it, saying how to train one."""
+    out = "classifier.pt"
+    command = getattr(datamodule, "train_classifier_command", lambda out: f"zoo train-classifier --out {out}")(out)
+    cause = (f"extractor {given} is Fashion-MNIST's classifier and cannot score" if given else
+             "no feature extractor is given for")
+    return ExtractorUnavailable(
+        f"{cause} the images of the {datamodule.name} {getattr(datamodule, 'folder', '')}".rstrip() + ". Fix: train "
+        f"a classifier on them (`{command}`) and pass {flag} classifier:{out}, or {flag} inception (needs "
+        "torch-fidelity and, once, internet access).")
 
 
 def check_inception() -> None:
