@@ -55,6 +55,16 @@ CASES = {  # name: (training batches, init args)
     # 700 steps), Adam 5e-4 (paper 1e-4), a 32-d code (paper 64)
     "began": (700, dict(**_nets(32, 16, "AutoencoderDiscriminator"), code_dim=32, gamma=0.9, lambda_k=0.01,
                         **_optimizers(_adam(5e-4, 0.5, 0.999)))),
+    # hinge loss and spectral norm on a discriminator without normalisation layers and with torch's initialisation,
+    # n_dis = 1 and Adam(2e-4, (0.5, 0.999)), as in the config (betas (0, 0.9) of the paper's CIFAR-10 setting
+    # covered 6-7 classes over 300-900 batches here)
+    "sngan": (700, dict(**_nets(32, 32, "UnnormalisedDCGANDiscriminator"), n_critic=1,
+                        **_optimizers(_adam(2e-4, 0.5, 0.999)))),
+    # the paper's 0-1 coding and DCGAN's Adam(2e-4, beta1 0.5), as in the config
+    "lsgan": (600, dict(**_nets(32, 32), **_optimizers(_adam(2e-4, 0.5, 0.999)))),
+    # λ = 10 and a layer-norm discriminator as in the config; Adam 5e-4 (config 2e-4: 4-8 classes over 200-800
+    # batches here; 5e-4 covers 8 at every hundred from 600 to 1000)
+    "dragan": (700, dict(**_nets(32, 32, "DCGANCritic"), **_optimizers(_adam(5e-4, 0.5, 0.999)))),
 }
 
 

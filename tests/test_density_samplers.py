@@ -23,14 +23,23 @@ from zoo.sampling.modes import SamplerNotApplicable, SamplerWarning, applicable_
 from zoo.sampling.rejection import DiscriminatorRejectionSampler, drs_for_model
 
 MODELS = [entry.name for entry in zoo.list_models()]
-LOGISTIC = {"gan", "dcgan", "fgan", "vaegan", "alpha_gan"}  # their discriminators estimate log p_data/p_g
+# their discriminators estimate log p_data/p_g (LSGAN's by its least-squares optimum, DRAGAN's approximately)
+LOGISTIC = {"gan", "dcgan", "fgan", "vaegan", "alpha_gan", "lsgan", "dragan"}
 CRITICS = {"wgan", "wgangp", "cramergan"}  # a Wasserstein-type critic: an energy for DDLS, no ratio
+LOGISTIC_CODES = {"infogan"}  # a logistic D's ratio for DRS; DDLS refused: categorical codes are no Gaussian latent
+RANGED = {"lsgan"}  # a ratio only for scores in (a, b), NaN elsewhere (an untrained D gives some)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_every_model_declares_its_samplers_and_refuses_the_others_naming_what_applies(name):
     model = zoo.create(name, image_shape=(1, 28, 28))
-    expected = {"drs", "ddls"} if name in LOGISTIC else {"ddls"} if name in CRITICS else set()
+    if name in RANGED:  # an untrained D may score every sample outside (a, b): bring its scores near (a + b)/2
+        a, b, _ = model.least_squares_coding
+        with torch.no_grad():
+            model.discriminator.head.weight.mul_(0.01)
+            model.discriminator.head.bias.fill_((a + b) / 2)
+    expected = ({"drs", "ddls"} if name in LOGISTIC else {"drs"} if name in LOGISTIC_CODES
+                else {"ddls"} if name in CRITICS else set())
     assert set(model.density_samplers()) == expected
     x = torch.rand(3, 1, 28, 28) * 2 - 1
     for sampler, run, hook in (("drs", lambda: drs_for_model(model, burn_in=16, batch_size=16).sample(2),
@@ -56,6 +65,22 @@ def test_fgan_total_variation_is_refused_by_name():
             run()
 
 
+@pytest.mark.parametrize("name", ["sngan", "dcgan"])
+def test_hinge_loss_is_refused_by_both_samplers_naming_its_optimum(name):
+    """The hinge optimum D* = sign(p_data - p_g) says where the data is denser, not by how much: no ratio, no
+    energy, whichever model plays the hinge game."""
+    model = zoo.create(name, image_shape=(1, 28, 28), loss="hinge")
+    assert model.density_samplers() == () and "drs" not in applicable_modes(model)
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    for run in (lambda: drs_for_model(model), lambda: ddls_sample(model, 2), lambda: model.log_density_ratio(x),
+                lambda: model.energy(x)):
+        with pytest.raises(SamplerNotApplicable, match=r"hinge loss, D\* = sign\(p_data - p_g\).*not by how much"):
+            run()
+    # the refusal follows the loss, not the class: an SN-GAN with the logistic or least-squares loss has a ratio
+    for loss in ("logistic", "least_squares"):
+        assert zoo.create("sngan", image_shape=(1, 28, 28), loss=loss).density_samplers() == ("drs", "ddls")
+
+
 def _hooks(model) -> list:
     return [{"drs": model.log_density_ratio, "ddls": model.energy}[s] for s in model.density_samplers()]
 
@@ -72,8 +97,9 @@ def test_every_ratio_and_energy_a_sampler_reads_scores_an_image_the_same_alone_a
             batch = hook(x)
             alone = torch.cat([hook(image[None]) for image in x])
             mixed = hook(torch.cat([others[:11], x, others[11:]]))[11:16]
-        torch.testing.assert_close(alone, batch, atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(mixed, batch, atol=1e-5, rtol=1e-5)
+        # equal_nan: where a ratio does not exist (RANGED), it does not in any batch either
+        torch.testing.assert_close(alone, batch, atol=1e-5, rtol=1e-5, equal_nan=name in RANGED)
+        torch.testing.assert_close(mixed, batch, atol=1e-5, rtol=1e-5, equal_nan=name in RANGED)
 
 
 @pytest.mark.parametrize("name", [e.name for e in zoo.list_models() if issubclass(e.cls, AdversarialModel)])
@@ -166,7 +192,9 @@ def _toy_model(name: str, **kwargs):
     return model
 
 
+LEAST_SQUARES_CODINGS = [(0.0, 1.0, 1.0), (-1.0, 1.0, 0.0), (-2.0, 3.0, 3.0)]
 TOYS = [("gan", {}), ("gan", {"real_label": 0.9}), ("vaegan", {}), ("alpha_gan", {})] + [
+    ("lsgan", {"least_squares_coding": coding}) for coding in LEAST_SQUARES_CODINGS] + [
     ("fgan", {"divergence": name}) for name in F_DIVERGENCES if name != "total_variation"
 ]
 
@@ -294,6 +322,8 @@ class _ExactDiscriminator(nn.Module):
     ("gan", {}, lambda d: d),  # the logit is the log ratio
     ("fgan", {"divergence": "pearson"}, lambda d: 2 * (torch.exp(d) - 1)),  # T* = f'(u) = 2(u - 1)
     ("fgan", {"divergence": "squared_hellinger"}, lambda d: d / 2),  # T* = 1 - u^-1/2 = 1 - exp(-v): v = log(u)/2
+    ("lsgan", {}, torch.sigmoid),  # D* = (b p + a q)/(p + q) = p/(p + q) for a = 0, b = 1
+    ("lsgan", {"least_squares_coding": (-1.0, 1.0, 0.0)}, lambda d: torch.tanh(d / 2)),  # (p - q)/(p + q)
 ])
 def test_drs_through_the_model_hook_recovers_the_target(name, kwargs, transform):
     """G(z) = tanh(2z), data = tanh(w), w ~ N(0, 1): exact DRS (γ = 0) with the optimal discriminator accepts

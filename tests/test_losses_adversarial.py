@@ -9,8 +9,10 @@ from zoo.losses.critics import (
     cramer_critic,
     cramer_generator_loss,
     cramer_surrogate,
+    dragan_penalty,
     gradient_norm_penalty,
     gradient_penalty,
+    perturbed_reals,
     wasserstein_critic_loss,
     wasserstein_generator_loss,
 )
@@ -27,6 +29,13 @@ from zoo.losses.fgan import (
     fgan_discriminator_loss,
     fgan_divergence_estimate,
     fgan_generator_loss,
+)
+from zoo.losses.gan import (
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    least_squares_discriminator_loss,
+    least_squares_generator_loss,
+    least_squares_log_density_ratio,
 )
 from zoo.losses.stabilisers import feature_matching_loss, historical_averaging_penalty
 
@@ -229,3 +238,96 @@ def test_feature_matching_and_historical_averaging_by_hand():
     assert feature_matching_loss(real, fake).item() == pytest.approx(1 + 4)
     params, averages = [torch.tensor([1.0, 2.0]), torch.tensor([[3.0]])], [torch.zeros(2), torch.tensor([[1.0]])]
     assert historical_averaging_penalty(params, averages).item() == pytest.approx(1 + 4 + 4)
+
+
+# --- hinge and least-squares GAN losses (Miyato et al. 2018; Mao et al. 2017) ------------------------------------
+
+
+def test_hinge_losses_by_hand():
+    real, fake = torch.tensor([[2.0], [0.5], [-1.0]]), torch.tensor([[-3.0], [0.0], [1.5]])
+    # relu(1 - d(x)): 0, 0.5, 2; relu(1 + d(G(z))): 0, 1, 2.5
+    assert hinge_discriminator_loss(real, fake).item() == pytest.approx(2.5 / 3 + 3.5 / 3)
+    assert hinge_generator_loss(fake).item() == pytest.approx(-(-3.0 + 0.0 + 1.5) / 3)
+    assert hinge_discriminator_loss(real.bfloat16(), fake.bfloat16()).dtype == torch.float32
+
+
+@pytest.mark.parametrize("a, b, c", [(0.0, 1.0, 1.0), (-1.0, 1.0, 0.0)])
+def test_least_squares_losses_by_hand(a, b, c):
+    real, fake = torch.tensor([[1.0], [0.0]]), torch.tensor([[0.5], [-1.0]])
+    expected_d = 0.5 * ((1 - b) ** 2 + (0 - b) ** 2) / 2 + 0.5 * ((0.5 - a) ** 2 + (-1 - a) ** 2) / 2
+    assert least_squares_discriminator_loss(real, fake, a, b).item() == pytest.approx(expected_d)
+    assert least_squares_generator_loss(fake, c).item() == pytest.approx(0.5 * ((0.5 - c) ** 2 + (-1 - c) ** 2) / 2)
+
+
+def _optimal_free_discriminator(loss, steps: int, lr: float) -> torch.Tensor:
+    """Minimise ``loss(D(real), D(fake))`` over a free value of D per point of the four-point toy (P and Q above, as
+    20 samples each) by plain gradient steps from D = 0."""
+    d = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([d], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(torch.repeat_interleave(d, P_COUNTS)[:, None], torch.repeat_interleave(d, Q_COUNTS)[:, None]).backward()
+        optimizer.step()
+    return d.detach()
+
+
+def test_hinge_optimum_is_the_sign_of_p_minus_q():
+    """Pointwise p·relu(1 - d) + q·relu(1 + d) is linear on [-1, 1] with slope q - p: D* = sign(p - q)."""
+    d = _optimal_free_discriminator(hinge_discriminator_loss, steps=400, lr=0.05)
+    torch.testing.assert_close(d, torch.sign(P - Q), atol=0.05, rtol=0)  # P - Q = (-0.15, -0.05, 0.1, 0.3)
+
+
+@pytest.mark.parametrize("a, b", [(0.0, 1.0), (-1.0, 1.0), (-2.0, 3.0)])
+def test_least_squares_optimum_is_the_weighted_mean_of_the_targets_and_inverts_to_p_over_q(a, b):
+    """Pointwise p (d - b)² + q (d - a)² is smallest at D* = (b p + a q)/(p + q) (Mao et al. §3.2), and the ratio the
+    samplers read from it is p/q."""
+    d = _optimal_free_discriminator(lambda r, f: least_squares_discriminator_loss(r, f, a, b), steps=300, lr=1.0)
+    optimum = (b * P + a * Q) / (P + Q)
+    torch.testing.assert_close(d, optimum, atol=1e-6, rtol=0)
+    torch.testing.assert_close(least_squares_log_density_ratio(optimum, a, b).double(), torch.log(P / Q),
+                               atol=1e-6, rtol=0)
+
+
+def test_least_squares_ratio_has_no_value_outside_a_to_b_and_a_finite_gradient_inside():
+    scores = torch.tensor([-0.5, 0.0, 0.25, 0.5, 1.0, 1.5], requires_grad=True)
+    ratio = least_squares_log_density_ratio(scores, a=0.0, b=1.0)
+    assert ratio[[0, 1, 4, 5]].isnan().all()  # D* = p/(p + q) lies strictly inside (0, 1)
+    torch.testing.assert_close(ratio[2:4].detach(), torch.tensor([math.log(1 / 3), 0.0]))
+    ratio[2:4].sum().backward()
+    assert scores.grad.isfinite().all()
+
+
+# --- DRAGAN's penalty (Kodali et al. 2017) -------------------------------------------------------------------------
+
+
+def test_perturbed_reals_lie_in_the_data_neighbourhood_of_the_reference_code():
+    """x̂ = x + α·0.5·std(x)·u: each pixel moved up by at most 0.5·std(x), by a per-image fraction α ~ U[0, 1]."""
+    torch.manual_seed(0)
+    real = torch.randn(2000, 1, 8, 8).bfloat16()
+    x_hat = perturbed_reals(real)
+    assert x_hat.dtype == torch.float32 and x_hat.requires_grad and x_hat.shape == real.shape
+    step = (x_hat.detach() - real.float()) / (0.5 * real.float().std())  # α·u per pixel
+    assert step.min() >= 0 and step.max() <= 1
+    alpha = step.flatten(1).max(1).values  # the largest of 64 u's is near 1: about α per image
+    assert alpha.mean().item() == pytest.approx(0.5, abs=0.03) and alpha.std().item() == pytest.approx(0.29, abs=0.03)
+
+
+def test_dragan_penalty_is_zero_for_a_unit_norm_linear_discriminator():
+    torch.manual_seed(0)
+    w = torch.randn(1, 1, 4, 4)
+    linear = lambda x: (x * w / w.norm()).sum((1, 2, 3))  # ∇ = w/||w|| everywhere
+    assert dragan_penalty(linear, torch.randn(8, 1, 4, 4)).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_dragan_penalty_and_its_gradient_for_a_quadratic_discriminator():
+    """D(x) = s·||x||²/2 has ∇D(x̂) = s·x̂: the penalty is E[(s||x̂|| - 1)²], its derivative in s
+    E[2 (s||x̂|| - 1) ||x̂||], both at the perturbed points the penalty draws."""
+    real = torch.randn(8, 1, 4, 4)
+    scale = torch.tensor(0.7, requires_grad=True)
+    torch.manual_seed(1)
+    penalty = dragan_penalty(lambda x: scale * 0.5 * x.pow(2).sum((1, 2, 3)), real)
+    torch.manual_seed(1)
+    norms = perturbed_reals(real).detach().flatten(1).norm(dim=1)
+    assert penalty.item() == pytest.approx((0.7 * norms - 1).pow(2).mean().item(), rel=1e-5)
+    (grad,) = torch.autograd.grad(penalty, scale)
+    assert grad.item() == pytest.approx((2 * (0.7 * norms - 1) * norms).mean().item(), rel=1e-5)

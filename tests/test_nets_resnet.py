@@ -43,6 +43,16 @@ def test_blocks_are_residual():
         ResBlock(4, 4, "sideways")
 
 
+def test_critic_pools_by_mean_or_by_the_sum_of_miyato_et_al():
+    torch.manual_seed(0)
+    mean, summed = ResNetCritic((3, 32, 32), channels=8), ResNetCritic((3, 32, 32), channels=8, pooling="sum")
+    summed.load_state_dict(mean.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(summed.features(x), mean.features(x) * 64)  # 8 x 8 positions at 32 px
+    with pytest.raises(ValueError, match="pooling"):
+        ResNetCritic((3, 32, 32), pooling="max")
+
+
 def test_rejects_an_image_size_it_cannot_build():
     with pytest.raises(ValueError, match="4·2\\^k or 7·2\\^k"):
         ResNetCritic((3, 30, 30))

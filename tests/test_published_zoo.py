@@ -15,7 +15,12 @@ MIN_CLASSES = 8  # of Fashion-MNIST's 10, by the shipped classifier, for a publi
 
 # Shipped Fashion-MNIST configs not published yet (issue #20): not trained to convergence yet. The test below keeps
 # this set exact: publishing one fails it until the name is removed here, and a new config without a checkpoint too.
-NOT_YET_PUBLISHED: set[str] = set()
+NOT_YET_PUBLISHED: set[str] = {
+    "dragan_fashion_mnist",
+    "infogan_fashion_mnist",
+    "lsgan_fashion_mnist",
+    "sngan_fashion_mnist",
+}
 
 # Published although their own FID curve does not show that training is over (still improving, or too short to
 # judge; the card and the results table say so). The test below keeps this set exact.

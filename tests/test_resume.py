@@ -23,6 +23,24 @@ CASES = {
         generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
         discriminator={"class_path": "zoo.nets.DCGANCritic", "init_args": {"base_channels": 8}},
     ),
+    # codes drawn with randint and rand beside the noise: every draw must continue after a resume
+    "infogan": dict(
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.DCGANDiscriminator", "init_args": {"base_channels": 8}},
+    ),
+    # spectral normalisation's power-iteration vectors u, v are buffers that every training forward pass updates,
+    # in D, in G and (copied) in G's EMA
+    "sngan": dict(
+        n_critic=2,
+        techniques={"ema_decay": 0.9, "generator_spectral_norm": True},
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.UnnormalisedDCGANDiscriminator", "init_args": {"base_channels": 8}},
+    ),
+    # the perturbation around the data draws u per pixel and alpha per image
+    "dragan": dict(
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.DCGANCritic", "init_args": {"base_channels": 8}},
+    ),
     # the control variable k_t is a buffer (a large gain so that it moves visibly in 12 iterations)
     "began": dict(
         lambda_k=0.05,

@@ -9,15 +9,18 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from zoo.sampling.codes import code_grid_latents
 from zoo.sampling.latent import slerp
 
 
 class ImageGrids(L.Callback):
     """Every ``every_n_batches`` training batches and at the end of fit, draw samples from one fixed batch of noise
-    (so successive grids show the same z), spherical interpolation strips between fixed pairs of latents, and, for
+    (so successive grids show the same z), spherical interpolation strips between fixed pairs of latents, for
     models with ``reconstruct``, reconstructions of one fixed validation batch (originals on odd rows,
-    reconstructions below them). Files: ``<log_dir>/images/{samples,interpolation,reconstructions}_<iteration>.png``
-    and ``..._final.png``; the same images go to the W&B or TensorBoard logger.
+    reconstructions below them), and for models with latent codes (InfoGAN) the codes grid of
+    :mod:`zoo.sampling.codes` (8 fixed columns; 8 rows per continuous sweep). Files:
+    ``<log_dir>/images/{samples,interpolation,reconstructions,codes}_<iteration>.png`` and ``..._final.png``; the
+    same images go to the W&B or TensorBoard logger.
 
     Args:
         every_n_batches: interval in training batches (0: only at the end).
@@ -45,6 +48,7 @@ class ImageGrids(L.Callback):
         self.written: list[Path] = []
         self._noise: Tensor | None = None
         self._originals: Tensor | None = None
+        self._codes: Tensor | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         # log_dir is a collective call under DDP: every rank must ask for it, only rank 0 writes.
@@ -59,6 +63,9 @@ class ImageGrids(L.Callback):
             self._path = slerp(*ends, torch.linspace(0, 1, self.interpolation_steps)).flatten(0, 1).cpu()
         if hasattr(pl_module, "reconstruct") and trainer.datamodule is not None:
             self._originals = _first_images(trainer.datamodule, self.num_images // 2)
+        codes = pl_module.latent_codes() if hasattr(pl_module, "latent_codes") else None
+        if codes is not None:  # 8 columns: the grids' row width; 8 steps per continuous sweep
+            self._codes = code_grid_latents(codes, 8, 8, generator=generator).flatten(0, 1)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self.every_n_batches and pl_module.iteration % self.every_n_batches == 0:
@@ -76,6 +83,8 @@ class ImageGrids(L.Callback):
             grids["interpolation"] = pl_module.sample(len(self._path), z=self._path)
         if self._originals is not None:
             grids["reconstructions"] = self._reconstruction_rows(pl_module)
+        if self._codes is not None:
+            grids["codes"] = pl_module.sample(len(self._codes), z=self._codes)
         self._save(trainer, grids, tag, pl_module.iteration)
 
     def _reconstruction_rows(self, pl_module: L.LightningModule) -> Tensor:

@@ -5,9 +5,11 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 
+from zoo.arguments import InvalidArgument
 from zoo.metrics.diversity import reference_diversity
-from zoo.metrics.features import extractor_label
-from zoo.metrics.quality import METRICS, QualityEvaluator, generated_images, real_images
+from zoo.metrics.features import check_extractor_fits, extractor_label
+from zoo.metrics.quality import (METRICS, MINIMUM_IMAGES, QualityEvaluator, generated_images,
+                                 real_images)
 
 
 class QualityMetrics(L.Callback):
@@ -37,13 +39,20 @@ class QualityMetrics(L.Callback):
         self.num_images = num_images
         self.extractor = extractor
         self.metrics = tuple(metrics)
-        choices = tuple(m for m in METRICS if m != "nll")  # it scores samples: no likelihood
+        # it scores one set of samples: no likelihood, no per-code sample sets (code_accuracy: zoo evaluate)
+        choices = tuple(m for m in METRICS if m not in ("nll", "code_accuracy"))
         if not set(self.metrics) <= set(choices):
             raise ValueError(f"unknown QualityMetrics metrics {sorted(set(self.metrics) - set(choices))}; choose from "
                              f"{', '.join(choices)}")
         self.split = split
         self.evaluator: QualityEvaluator | None = None
         self.history: list[dict] = []
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Refuse, before training, an extractor that cannot score this data (Fashion-MNIST's classifier on a
+        user's image folder), saying how to get one."""
+        if stage == "fit" and trainer.datamodule is not None:
+            check_extractor_fits(self.extractor, trainer.datamodule, "--trainer.callbacks.init_args.extractor")
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
@@ -63,7 +72,13 @@ class QualityMetrics(L.Callback):
             rank_zero_warn("QualityMetrics: val_size is 0, so there is no validation split; sample quality is scored "
                            "against the test split and logged as test/...")
             self.split = split
-        return real_images(datamodule, self.split, self.num_images)[0]
+        real = real_images(datamodule, self.split, self.num_images)[0]
+        short = [f"{m} needs {MINIMUM_IMAGES[m]}" for m in self.metrics if MINIMUM_IMAGES.get(m, 0) > len(real)]
+        if short:  # e.g. a small image folder's validation split
+            raise InvalidArgument(f"QualityMetrics: the {self.split} split holds {len(real)} images, too few for "
+                                  f"its metrics ({', '.join(short)}). Fix: hold out more images "
+                                  f"(--data.init_args.{self.split}_size), or leave those metrics out.")
+        return real
 
     def logged_split(self, datamodule) -> str:
         """The split the scores are logged under: ``test`` for ``val`` when the data have no validation split."""

@@ -1,6 +1,8 @@
 """``zoo evaluate``: FID/KID/IS/precision-recall/diversity/NLL of checkpoints, one JSON line each, stating how they
 were made. ``diversity`` (1 - mean MS-SSIM of sample pairs, Rosca et al. 2017) comes with the split's own value and
-a noised copy's, ``diversity[test]`` and ``diversity[test+noise]``, to read it against."""
+a noised copy's, ``diversity[test]`` and ``diversity[test+noise]``, to read it against. ``code_accuracy`` (models
+with a categorical latent code, InfoGAN): how well the code's values match the classifier's classes, with the
+assignment (:mod:`zoo.metrics.codes`)."""
 
 import json
 import math
@@ -12,7 +14,7 @@ from zoo.commands.outputs import check_output
 from zoo.metrics.quality import METRICS, check_counts
 from zoo.progress import shown
 
-SCORES = ("fid", "kid", "is", "precision", "recall", "diversity", "classes", "nll_nats")
+SCORES = ("fid", "kid", "is", "precision", "recall", "diversity", "classes", "nll_nats", "code_accuracy")
 """The result keys (without the extractor tag) that are scores, so must be finite."""
 
 
@@ -28,7 +30,9 @@ def parser() -> CommandParser:
     count = number(int, AT_LEAST_1)
     parser.add_argument("--ckpt", required=True, nargs="+", help="one or more checkpoints")
     parser.add_argument("--metrics", type=comma_list(METRICS), default=("fid", "kid", "is", "pr"),
-                        help="comma-separated: fid, kid, is, pr, diversity, nll")
+                        help="comma-separated: fid, kid, is, pr, diversity, classes, nll, code_accuracy (models "
+                             "with a categorical code: the best one-to-one match of its values to the classifier's "
+                             "classes, --n images spread over the values)")
     parser.add_argument("--n", type=count, default=10_000, help="real and generated images per metric")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--extractor", default=None,
@@ -45,6 +49,7 @@ def parser() -> CommandParser:
 def run(argv: list[str]) -> None:
     args = parser().parse_args(argv)
     from zoo.checkpoint import load, load_datamodule
+    from zoo.metrics.codes import check_code_extractor
     from zoo.metrics.features import check_extractor_name, default_extractor, get_extractor
     from zoo.metrics.quality import evaluate
 
@@ -59,6 +64,8 @@ def run(argv: list[str]) -> None:
         _check_requests(model, args)
         data = load_datamodule(path, **({"data_dir": args.data_dir} if args.data_dir else {}))
         extractor = args.extractor or default_extractor(data)
+        if "code_accuracy" in args.metrics:
+            check_code_extractor(extractor)
         if set(args.metrics) - {"nll", "diversity"}:
             named_choice("--extractor", get_extractor, extractor, tuple(model.image_shape))
         jobs.append((path, model, data, extractor))
@@ -76,6 +83,7 @@ def run(argv: list[str]) -> None:
 
 def _check_requests(model, args) -> None:
     """Refuse what ``model`` cannot do or this machine cannot hold, before any work."""
+    from zoo.metrics.codes import check_code_accuracy
     from zoo.metrics.likelihood import supports_nll
 
     pixels = math.prod(model.image_shape)
@@ -88,6 +96,8 @@ def _check_requests(model, args) -> None:
                                   "nll out of --metrics for this checkpoint.")
         check_memory(f"--nll-k {args.nll_k} (importance samples per image of {model.image_shape})",
                      4.0 * args.nll_k * pixels, "use fewer importance samples (--nll-k)")
+    if "code_accuracy" in args.metrics:
+        check_code_accuracy(model)
 
 
 def _check_finite(result: dict, args) -> None:

@@ -2,7 +2,9 @@
 
 Modes: ``plain`` samples; ``interpolate`` (slerp, or lerp with --interpolation lerp) strips between random latents;
 ``reconstruct`` test images and their reconstructions (encoder models); ``arithmetic`` class-mean codes
-a - b + c (encoder models); ``neighbours`` each sample beside its nearest training images (memorisation check);
+a - b + c (encoder models); ``codes`` one latent code varied at a time, the rest fixed (models with codes, e.g.
+InfoGAN: a row per categorical value, then --steps rows sweeping each continuous code from -2 to 2; --n columns,
+each its own noise); ``neighbours`` each sample beside its nearest training images (memorisation check);
 ``drs`` Discriminator Rejection Sampling (calibrated on held-out validation images unless --no-calibrate) and ``ddls``
 Discriminator-Driven Latent Sampling (--steps Langevin steps; it prints whether the chains have settled), for the
 models whose discriminator estimates the log density ratio (DRS, DDLS) or an energy (DDLS); others are refused,
@@ -21,9 +23,11 @@ from zoo.core.base import to_unit_range
 from zoo.metrics.quality import generated_images
 from zoo.progress import progress, shown
 from zoo.sampling.langevin import STEP_SIZE, STEPS
-from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes
+from zoo.sampling.codes import grid_rows
+from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes, codes_refusal
 
 INTERPOLATION_STEPS = 10
+CODES_COLUMNS = 10
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
@@ -33,13 +37,15 @@ def parser() -> CommandParser:
     count = number(int, AT_LEAST_1)
     parser.add_argument("--ckpt", required=True, help="checkpoint path")
     parser.add_argument("--mode", default="plain", choices=MODES)
-    parser.add_argument("--n", type=count, default=64, help="number of samples (rows for interpolate/neighbours)")
+    parser.add_argument("--n", type=count, default=None,
+                        help=f"number of samples (rows for interpolate/neighbours, columns for codes; default 64, "
+                             f"{CODES_COLUMNS} for codes)")
     parser.add_argument("--out", default="samples.png", help="output image (.png, .jpg, ...)")
     parser.add_argument("--seed", type=number(int, SEED), default=0, help="seed of the latent noise")
     parser.add_argument("--nrow", type=count, default=8, help="images per row (plain, drs, ddls, reconstruct)")
     parser.add_argument("--steps", type=count, default=None,
-                        help=f"interpolation steps (default {INTERPOLATION_STEPS}), or Langevin steps (ddls, default "
-                             f"{STEPS})")
+                        help=f"interpolation steps and codes' sweep steps (default {INTERPOLATION_STEPS}), or Langevin "
+                             f"steps (ddls, default {STEPS})")
     parser.add_argument("--interpolation", default="slerp", choices=["slerp", "lerp"])
     parser.add_argument("--classes", type=_classes, default=(0, 1, 2),
                         help="a,b,c for arithmetic: mean(a) - mean(b) + mean(c)")
@@ -59,6 +65,8 @@ def run(argv: list[str]) -> None:
     args = parser().parse_args(argv)
     if args.steps is None:
         args.steps = STEPS if args.mode == "ddls" else INTERPOLATION_STEPS
+    if args.n is None:
+        args.n = CODES_COLUMNS if args.mode == "codes" else 64
     from torchvision.utils import save_image
 
     from zoo.checkpoint import load
@@ -71,6 +79,10 @@ def run(argv: list[str]) -> None:
     if args.mode in ("drs", "ddls") and args.mode not in model.density_samplers():
         raise model.sampler_refusal(args.mode)
     images_per_row = {"interpolate": args.steps, "reconstruct": 2, "neighbours": args.k + 1}.get(args.mode, 1)
+    if args.mode == "codes":  # --n columns, each as tall as the grid
+        if model.latent_codes() is None:
+            raise codes_refusal(model)
+        images_per_row = grid_rows(model.latent_codes(), args.steps)
     data_images = {"neighbours": 60_000, "reconstruct": 10_000, "arithmetic": 10_000}.get(args.mode, 0)
     check_memory(f"--n {args.n} ({args.mode}, {images_per_row} image(s) each of {model.image_shape})",
                  sample_bytes(model, args.mode, args.n, images_per_row, data_images), "ask for fewer images (--n)")
@@ -121,6 +133,10 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
         from zoo.sampling.latent import interpolation_strips
 
         return interpolation_strips(model, args.n, args.steps, args.interpolation, args.seed), args.steps
+    if args.mode == "codes":
+        from zoo.sampling.codes import code_grid
+
+        return code_grid(model, args.n, args.steps, args.seed), args.n
     if args.mode == "drs":
         from zoo.sampling.rejection import drs_for_model
 

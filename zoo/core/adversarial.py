@@ -1,7 +1,8 @@
 """The adversarial game: a generator G(z) against a discriminator (or critic) D(x), k D-steps per G-step.
 
-Every model of the family also accepts :class:`AdversarialTechniques`, the stabilisers of Salimans et al. (2016)
-and a generator EMA, handled here once: a model only defines its two losses.
+Every model of the family also accepts :class:`AdversarialTechniques`, the stabilisers of Salimans et al. (2016),
+spectral normalisation (Miyato et al. 2018) and a generator EMA, handled here once: a model only defines its two
+losses.
 """
 
 from dataclasses import dataclass
@@ -14,17 +15,17 @@ from zoo.arguments import InvalidArgument, PositiveInt
 from zoo.core.averaging import RunningMean, WeightEMA
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses.stabilisers import feature_matching_loss
-from zoo.nets import EncoderFactory, GeneratorFactory, MinibatchDiscrimination
+from zoo.nets import EncoderFactory, GeneratorFactory, MinibatchDiscrimination, spectral_normalise
 
 
 @dataclass
 class AdversarialTechniques:
-    """Optional stabilisers for any adversarial model (all off by default), set in YAML as
-    ``techniques: {feature_matching: true, ema_decay: 0.999}``.
+    """Optional stabilisers for any adversarial model (all off by default, but SNGAN's spectral normalisation), set
+    in YAML as ``techniques: {feature_matching: true, ema_decay: 0.999, spectral_norm: true}``.
 
-    Salimans et al. 2016, Improved Techniques for Training GANs (arXiv:1606.03498), plus a generator EMA (Karras et
-    al. 2018; Yazıcı et al. 2019). One-sided label smoothing belongs to the losses that have labels: see GAN's
-    ``real_label``.
+    Salimans et al. 2016, Improved Techniques for Training GANs (arXiv:1606.03498), spectral normalisation (Miyato
+    et al. 2018, arXiv:1802.05957) and a generator EMA (Karras et al. 2018; Yazıcı et al. 2019). One-sided label
+    smoothing belongs to the losses that have labels: see GAN's ``real_label``.
 
     Attributes:
         feature_matching: replace G's loss by ``||E f(x) - E f(G(z))||²`` on the discriminator's ``features`` (§3.1).
@@ -39,6 +40,12 @@ class AdversarialTechniques:
             each G step and used whenever the model is in eval mode (``sample``, validation, image grids). D was
             trained against the raw G, so its ratio is ``p_data/p_G``, not ``p_data/p_EMA``: DRS and DDLS propose
             from the raw G (:meth:`AdversarialModel.proposal`), the one distribution the ratio corrects.
+        spectral_norm: use every weight W of the discriminator's linear, convolutional and transposed-convolutional
+            layers (minibatch discrimination's too) as ``W / σ(W)``, σ its largest singular value estimated by one
+            power iteration per training forward pass (:mod:`zoo.nets.spectral`); None: the model's default (on for
+            SNGAN, off for the others). The power-iteration vectors are buffers, saved and resumed with the weights.
+        generator_spectral_norm: the same for the generator's layers (the EMA copy averages the raw weights and
+            copies the vectors).
     """
 
     feature_matching: bool = False
@@ -46,6 +53,8 @@ class AdversarialTechniques:
     minibatch_kernel_dim: int = 5
     historical_averaging: float = 0.0
     ema_decay: float = 0.0
+    spectral_norm: bool | None = None
+    generator_spectral_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.minibatch_kernels < 0 or self.minibatch_kernel_dim < 1:
@@ -62,7 +71,8 @@ class AdversarialModel(GenerativeModel):
     update back-propagates through the freshly updated D into G.
 
     Subclasses define :meth:`discriminator_loss` and :meth:`generator_loss` (and the constructor's defaults); they
-    may extend :meth:`after_update` (calling ``super()``) for weight clipping or control variables.
+    may extend :meth:`after_update` (calling ``super()``) for weight clipping or control variables, and set
+    :attr:`spectral_norm_by_default` where the paper normalises the discriminator.
 
     Args:
         image_shape: (C, H, W) of the data.
@@ -75,6 +85,9 @@ class AdversarialModel(GenerativeModel):
         techniques: stabilisers and generator EMA (None: all off); see :class:`AdversarialTechniques`.
         discriminator_out_features: width of D's output: 1 for a logit or critic value, more for a code.
     """
+
+    spectral_norm_by_default = False
+    """Whether the discriminator is spectrally normalised when ``techniques.spectral_norm`` is None."""
 
     def __init__(
         self,
@@ -96,6 +109,10 @@ class AdversarialModel(GenerativeModel):
             self.discriminator = MinibatchDiscrimination(
                 self.discriminator, techniques.minibatch_kernels, techniques.minibatch_kernel_dim
             )
+        if self.spectral_norm:  # after the wrapping: the minibatch layers are normalised too
+            spectral_normalise(self.discriminator, "discriminator")
+        if techniques.generator_spectral_norm:  # before the EMA copy, which then holds the same layers
+            spectral_normalise(self.generator, "generator")
         if techniques.feature_matching and not callable(getattr(self.discriminator, "features", None)):
             raise InvalidArgument(f"feature matching needs a discriminator with features(); {type(self.discriminator)}")
         self.generator_ema = WeightEMA(self.generator, techniques.ema_decay) if techniques.ema_decay > 0 else None
@@ -107,6 +124,13 @@ class AdversarialModel(GenerativeModel):
         self.n_critic = n_critic
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+
+    @property
+    def spectral_norm(self) -> bool:
+        """Whether the discriminator is spectrally normalised (``techniques.spectral_norm``, else the model's
+        default)."""
+        chosen = self.techniques.spectral_norm
+        return self.spectral_norm_by_default if chosen is None else chosen
 
     def players(self):
         return {"d": (self.discriminator, self.d_optimizer), "g": (self.generator, self.g_optimizer)}

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.arguments import AT_LEAST_1, SEED, InvalidArgument, PositiveInt, check_arguments, check_memory, check_value
+from zoo.core.codes import LatentCodes
 from zoo.core.omitted import OMITTED_KEY, cannot_train_from
 from zoo.core.rng import capture_rng_state, restore_rng_state
 from zoo.sampling.modes import SamplerNotApplicable, refusal
@@ -172,6 +173,12 @@ class GenerativeModel(L.LightningModule):
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` latents from the prior p(z) = N(0, I)."""
         return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+
+    def latent_codes(self) -> LatentCodes | None:
+        """The layout of interpretable codes inside this model's latent (:class:`~zoo.core.codes.LatentCodes`:
+        InfoGAN's categorical and continuous codes), which ``zoo sample --mode codes`` varies one at a time and
+        ``zoo evaluate --metrics code_accuracy`` matches to the data's classes; None (the default): no codes."""
+        return None
 
     # --- what the discriminator estimates: the only quantities DRS and DDLS use --------------------------------
 

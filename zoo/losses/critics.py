@@ -1,5 +1,5 @@
 """Critics of integral probability metrics: the Wasserstein critic and its gradient penalty, the Cramér critic,
-and the energy d(x) their optima give DDLS (Che et al. 2020)."""
+and the energy d(x) their optima give DDLS (Che et al. 2020); DRAGAN's gradient penalty around the data."""
 
 from collections.abc import Callable
 
@@ -42,6 +42,28 @@ def gradient_norm_penalty(outputs: Tensor, inputs: Tensor, target: float = 1.0) 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, target: float = 1.0) -> Tensor:
     """The WGAN-GP penalty of ``critic`` on random interpolates between ``real`` and ``fake``."""
     x_hat = interpolates(real, fake)
+    return gradient_norm_penalty(critic(x_hat), x_hat, target)
+
+
+# --- DRAGAN (Kodali et al. 2017, On Convergence and Stability of GANs, arXiv:1705.07215) --------------------------
+
+
+def perturbed_reals(real: Tensor, scale: float = 0.5) -> Tensor:
+    """``x̂ = x + α δ`` with ``δ = scale · std(x) · u``, ``u ~ U[0, 1]`` per pixel and ``α ~ U[0, 1]`` per image
+    (std over the whole batch), as in the authors' reference code: points in a neighbourhood of the data, float32,
+    detached, requiring grad."""
+    x = real.detach().float()
+    delta = scale * x.std() * torch.rand_like(x)  # (B, C, H, W)
+    alpha = torch.rand(x.shape[0], *([1] * (x.dim() - 1)), device=x.device)  # (B, 1, 1, 1)
+    return (x + alpha * delta).requires_grad_(True)
+
+
+def dragan_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, scale: float = 0.5, target: float = 1.0) -> Tensor:
+    """``E[(||∇_x̂ D(x̂)||₂ - target)²]`` at perturbed real images x̂ (:func:`perturbed_reals`): DRAGAN's penalty,
+    which keeps D's gradients tame in a neighbourhood of the data, where Kodali et al. trace mode collapse to sharp
+    gradients. The paper writes the perturbation as Gaussian noise; its reference code, followed here (and by Lucic
+    et al. 2018), uses the uniform one of :func:`perturbed_reals`."""
+    x_hat = perturbed_reals(real, scale)
     return gradient_norm_penalty(critic(x_hat), x_hat, target)
 
 

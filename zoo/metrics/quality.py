@@ -12,6 +12,7 @@ from torch import Tensor
 
 from zoo.arguments import InvalidArgument
 from zoo.metrics.classifier import classes_covered
+from zoo.metrics.codes import check_code_accuracy, check_code_extractor, code_scores
 from zoo.metrics.diversity import diversity_score, reference_diversity
 from zoo.metrics.features import (ClassifierFeatures, Extractor, extract, get_extractor, inception_unavailable,
                                   three_channels)
@@ -19,7 +20,7 @@ from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, support
 from zoo.metrics.precision_recall import precision_recall
 from zoo.progress import progress
 
-METRICS = ("fid", "kid", "is", "pr", "diversity", "classes", "nll")
+METRICS = ("fid", "kid", "is", "pr", "diversity", "classes", "nll", "code_accuracy")
 PR_NEIGHBOURS = 3  # k of the k-NN balls of precision/recall
 IS_SPLITS = 10
 MINIMUM_IMAGES = {"fid": 2, "kid": 2, "is": IS_SPLITS, "pr": PR_NEIGHBOURS + 1, "diversity": 2, "classes": 1}
@@ -216,12 +217,15 @@ def evaluate(
 ) -> dict:
     """Every requested metric of ``model`` against ``n`` images of ``split``, plus how the numbers were made."""
     check_metrics(metrics)
+    if "code_accuracy" in metrics:  # before any work: a model with a categorical code, a classifier to sort by
+        check_code_accuracy(model)
+        check_code_extractor(extractor)
     model.eval()
     real, _ = real_images(datamodule, split, n)
     check_split_size(len(real), n, split)
     result: dict = {"model": type(model).__name__, "iteration": getattr(model, "iteration", None), "split": split,
                     "n_real": len(real), "seed": seed}
-    sample_metrics = tuple(m for m in metrics if m != "nll")
+    sample_metrics = tuple(m for m in metrics if m not in ("nll", "code_accuracy"))
     if sample_metrics:
         torch.manual_seed(seed)
         evaluator = QualityEvaluator(real, extractor)
@@ -230,6 +234,8 @@ def evaluate(
         result.update(evaluator.score(fake, sample_metrics))
         if "diversity" in metrics:  # the values it is read against: too low is mode collapse, too high noise
             result.update(reference_diversity(real, split))
+    if "code_accuracy" in metrics:  # n samples spread over the code's values, sorted by the extractor's classifier
+        result.update(code_scores(model, extractor, n, seed))
     if "nll" in metrics:
         if not supports_nll(model):
             result["nll"] = None  # no tractable likelihood: stated, not estimated

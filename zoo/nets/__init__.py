@@ -15,10 +15,16 @@ from collections.abc import Callable
 from torch import nn
 
 from zoo.nets.dcgan import ConvDecoder, ConvEncoder, DCGANDiscriminator, DCGANGenerator
-from zoo.nets.discriminators import AutoencoderDiscriminator, DCGANCritic, MinibatchDiscrimination
+from zoo.nets.discriminators import (
+    AutoencoderDiscriminator,
+    DCGANCritic,
+    MinibatchDiscrimination,
+    UnnormalisedDCGANDiscriminator,
+)
 from zoo.nets.mlp import MLP, MLPDiscriminator, MLPGenerator
 from zoo.nets.hybrid import JointDiscriminator, LatentDiscriminator, NoisyEncoder
 from zoo.nets.resnet import ResBlock, ResNetCritic, ResNetGenerator
+from zoo.nets.spectral import spectral_normalise
 
 ImageShape = tuple[int, int, int]
 GeneratorFactory = Callable[[int, ImageShape], nn.Module]
@@ -52,4 +58,6 @@ __all__ = [
     "ResBlock",
     "ResNetCritic",
     "ResNetGenerator",
+    "UnnormalisedDCGANDiscriminator",
+    "spectral_normalise",
 ]

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from zoo.arguments import InvalidArgument
 from zoo.nets.dcgan import _norm, spatial_plan
 
 
@@ -108,12 +109,23 @@ class ResNetCritic(nn.Module):
         channels: width of every block (128 in the paper).
         norm: ``none`` (the paper's), ``layer`` or ``instance``; ``batch`` couples the samples a penalty treats
             one by one.
+        pooling: ``mean`` over positions (Gulrajani et al.) or their ``sum`` (the CIFAR-10 ResNet of Miyato et al.
+            2018: with spectrally normalised layers, the mean's division by the positions (64 at 32 px) would cap
+            the scale of D's output, and so the hinge loss's margins, 64 times lower).
     """
 
     def __init__(
-        self, image_shape: tuple[int, int, int], out_features: int = 1, channels: int = 128, norm: str = "none"
+        self,
+        image_shape: tuple[int, int, int],
+        out_features: int = 1,
+        channels: int = 128,
+        norm: str = "none",
+        pooling: str = "mean",
     ) -> None:
         super().__init__()
+        if pooling not in ("mean", "sum"):
+            raise InvalidArgument(f"unknown pooling {pooling!r}; choose mean or sum")
+        self.pooling = pooling
         _, doublings = spatial_plan(image_shape, type(self).__name__)
         downs = max(doublings - 1, 1)
         blocks = [ResBlock(image_shape[0], channels, "down", norm, first=True)]
@@ -124,7 +136,8 @@ class ResNetCritic(nn.Module):
         self.feature_size = channels
 
     def features(self, x: Tensor) -> Tensor:
-        return torch.mean(self.body(x), dim=(2, 3))  # (B, channels)
+        h = self.body(x)  # (B, channels, h, w)
+        return h.sum(dim=(2, 3)) if self.pooling == "sum" else torch.mean(h, dim=(2, 3))  # (B, channels)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))

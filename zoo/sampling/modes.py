@@ -2,10 +2,12 @@
 
 DRS needs ``log p_data(x)/p_g(x)`` (:meth:`GenerativeModel.log_density_ratio`) and DDLS an energy ``d(x)`` with
 ``p_t(x) ∝ p_g(x)·e^{d(x)}`` (:meth:`GenerativeModel.energy`); a model declares which of them its discriminator
-estimates in :meth:`GenerativeModel.density_samplers`, and the samplers use nothing else.
+estimates in :meth:`GenerativeModel.density_samplers`, and the samplers use nothing else. The ``codes`` grid needs
+interpretable latent codes (:meth:`GenerativeModel.latent_codes`, InfoGAN's); :func:`codes_refusal` names the models
+that have them.
 """
 
-MODES = ("plain", "interpolate", "reconstruct", "arithmetic", "neighbours", "drs", "ddls")
+MODES = ("plain", "interpolate", "reconstruct", "arithmetic", "codes", "neighbours", "drs", "ddls")
 DENSITY_SAMPLERS = {"drs": "log p_data(x)/p_g(x)", "ddls": "an energy d(x) with p_t ∝ p_g·e^d"}
 
 
@@ -19,12 +21,37 @@ class SamplerWarning(UserWarning):
 
 
 def applicable_modes(model) -> tuple[str, ...]:
-    """The ``zoo sample`` modes that apply to ``model``: encoder modes need ``reconstruct``/``encode``, DRS and
-    DDLS need the model to declare them and no :meth:`~zoo.core.base.GenerativeModel.sampler_obstacle`."""
+    """The ``zoo sample`` modes that apply to ``model``: encoder modes need ``reconstruct``/``encode``, ``codes``
+    needs :meth:`~zoo.core.base.GenerativeModel.latent_codes`, DRS and DDLS need the model to declare them and no
+    :meth:`~zoo.core.base.GenerativeModel.sampler_obstacle`."""
     encoder = hasattr(model, "reconstruct") and hasattr(model, "encode")
+    codes = hasattr(model, "latent_codes") and model.latent_codes() is not None
     supported = set(model.density_samplers()) if model.sampler_obstacle() is None else set()
     return tuple(m for m in MODES if (m not in ("reconstruct", "arithmetic") or encoder)
+                 and (m != "codes" or codes)
                  and (m not in DENSITY_SAMPLERS or m in supported))
+
+
+def models_with_codes() -> list[str]:
+    """The registered models whose latent can hold interpretable codes (a class below the base overrides
+    ``latent_codes``; read from the classes, so this module need not import the base that imports it)."""
+    from zoo.registry import list_models
+
+    def overrides(cls: type) -> bool:
+        return any("latent_codes" in vars(klass) for klass in cls.__mro__ if klass.__module__ != "zoo.core.base")
+
+    return [e.name for e in list_models() if overrides(e.cls)]
+
+
+def codes_refusal(model) -> SamplerNotApplicable:
+    """The error for ``--mode codes`` on a model without latent codes, naming the models that have them and the
+    modes that apply."""
+    name = type(model).__name__
+    return SamplerNotApplicable(
+        f"codes does not apply to {name}: it varies one latent code at a time, and {name} has no interpretable codes "
+        f"in its latent (models with codes: {', '.join(models_with_codes())}); modes that apply to {name}: "
+        f"{', '.join(applicable_modes(model))}"
+    )
 
 
 def refusal(model, sampler: str, reason: str | None = None) -> SamplerNotApplicable:

@@ -12,7 +12,8 @@ rate, lower the quantile.
 A trained D is rarely calibrated, so, as the paper does, the scores are first calibrated on held-out data: a
 logistic regression ``sigmoid(a·d + b)`` (Platt scaling) fitted to tell held-out real images from as many fresh
 proposals, whose ``a·d + b`` is the calibrated log ratio (equal class sizes: prior odds 1). Candidates whose score
-is NaN (no ratio exists there, e.g. ``σ >= α`` under one-sided label smoothing) are rejected and counted.
+is NaN (no ratio exists there, e.g. ``σ >= α`` under one-sided label smoothing, or a least-squares score outside
+(a, b)) are rejected and counted.
 """
 
 import warnings
@@ -141,7 +142,8 @@ class DiscriminatorRejectionSampler:
                 warnings.warn(SamplerWarning(
                     f"DRS: {self.unscored - unscored} of {self.proposed - proposed} candidates had no density ratio "
                     "(the discriminator's output lies outside the range its optimum can take, e.g. sigmoid >= "
-                    "real_label under one-sided label smoothing) and were rejected"), stacklevel=2)
+                    "real_label under one-sided label smoothing, or a least-squares score outside (a, b)) and were "
+                    "rejected"), stacklevel=2)
         raise LowAcceptanceError(
             f"DRS accepted only {count} of {self.proposed} candidates (acceptance rate {self.acceptance_rate:.2e}); "
             "lower gamma_quantile to accept more (a lower quantile of F as gamma accepts more samples)"
