@@ -29,7 +29,7 @@ checkpoints), when ``docs/sampler_results.json`` exists.
     python benchmarks/quality.py --published                      # score the published checkpoints (see below)
 
 ``--published`` scores every published Fashion-MNIST checkpoint of the registry (``zoo.load(<name>)``: the stored
-float16 weights, through the same :func:`zoo.metrics.quality.evaluate` as ``zoo evaluate``) and writes the table of
+float16 weights, through the same :func:`zoo.metrics.evaluation.evaluate` as ``zoo evaluate``) and writes the table of
 the trained zoo at the top of the report, with each run's iterations, wall time, precision and convergence verdict
 from its registry entry. Rows are kept in ``docs/zoo_results.json`` by the checkpoint's sha256, so a rerun scores
 only checkpoints published since (``--force`` scores all again).
@@ -55,7 +55,8 @@ from zoo.metrics.likelihood import mean_nelbo
 from zoo.metrics.classifier import classes_covered, load_classifier
 from zoo.metrics.diversity import SETTINGS as DIVERSITY_SETTINGS
 from zoo.metrics.diversity import reference_diversity
-from zoo.metrics.quality import QualityEvaluator, evaluate, generated_images, real_images
+from zoo.metrics.evaluation import evaluate
+from zoo.metrics.quality import QualityEvaluator, generated_images, real_images
 
 REPO = Path(__file__).resolve().parent.parent
 SUFFIX = "_fashion_mnist.yaml"

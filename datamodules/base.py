@@ -2,7 +2,8 @@
 
 Every batch is a tuple ``(images, labels)``. ``images`` is float32 of shape (B, C, H, W) with pixel values in
 [-1, 1]: a uint8 value ``v`` becomes ``v / 127.5 - 1``, so 0 -> -1.0 and 255 -> 1.0 exactly (generators end in
-``tanh``). ``labels`` are int64 class indices of shape (B,), or for CelebA a (B, 40) tensor of 0/1 attributes.
+``tanh``). ``labels`` are int64 class indices of shape (B,), or for CelebA a (B, k) tensor of 0/1 attributes
+(``label_kind``).
 ``class_names`` names the classes (CelebA: the attributes) in label order.
 """
 
@@ -264,6 +265,9 @@ class ImageDataModule(L.LightningDataModule):
     """(C, H, W) of the images as stored."""
     class_names: tuple[str, ...]
     """The classes' names in label order (CelebA: the attributes' names, in the order of the multi-hot vector)."""
+    label_kind: str = "class"
+    """What a label is: ``class`` (an int64 class index per image) or ``attributes`` (a 0/1 vector over the
+    ``class_names``, CelebA's); linked into conditional models with ``num_classes`` and ``class_names``."""
     default_extractor: str | None = "inception"
     """The feature extractor zoo scores samples of this data with by default (``zoo evaluate``); None: none fits
     until the user trains one (:mod:`zoo.metrics.features`)."""

@@ -1,6 +1,8 @@
 """CelebA aligned faces, centre-cropped and resized (3x64x64 by default), with the official train/valid/test split.
 
-Batches are float32 images in [-1, 1] (0 -> -1.0, 255 -> 1.0) and int64 (B, 40) tensors of 0/1 attributes.
+Batches are float32 images in [-1, 1] (0 -> -1.0, 255 -> 1.0) and int64 (B, k) tensors of 0/1 attributes: all 40
+(:data:`ATTRIBUTES`), or the ``attributes`` a config chooses (e.g. ``attributes: [Male, Smiling, Eyeglasses]``), in
+that order; ``class_names`` names them, and a conditional model is conditioned on exactly those.
 The ~200k JPEGs are decoded per sample by a ``DataLoader`` with ``num_workers`` processes; with ``cache=True``
 each split is preprocessed once into a uint8 tensor file ``data_dir/celeba/cache_{split}_{size}.pt`` and
 served from memory by :class:`~datamodules.base.InMemoryLoader` (about 2 GB for the training split at 64 px).
@@ -14,7 +16,8 @@ from torchvision import datasets
 from torchvision.datasets.utils import check_integrity
 from torchvision.transforms import v2
 
-from zoo.arguments import PositiveInt
+from zoo.arguments import InvalidArgument, PositiveInt
+from zoo.names import did_you_mean
 
 from .base import CorruptDatasetError, ImageDataModule, TensorSplit, atomic_path, corrupt_file, dataset_not_found
 
@@ -45,10 +48,12 @@ class CelebADataModule(ImageDataModule):
         seed: Seed of the shuffling order.
         download: Download the dataset if it is missing (needs internet access and ``gdown``).
         train_subset: Use only the first N images of the official training split.
+        attributes: The attributes a label holds, by name (any case), in this order; None: all 40.
     """
 
     class_names = ATTRIBUTES
     name = "CelebA"
+    label_kind = "attributes"
 
     def __init__(
         self,
@@ -61,8 +66,11 @@ class CelebADataModule(ImageDataModule):
         seed: int = 0,
         download: bool = True,
         train_subset: int | None = None,
+        attributes: list[str] | None = None,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, 0, image_size, seed, download, train_subset)
+        self.attribute_indices = select_attributes(attributes)
+        self.class_names = tuple(ATTRIBUTES[i] for i in self.attribute_indices)
         self.crop_size = crop_size
         self.cache = cache
         self.native_shape = (3, crop_size, crop_size)
@@ -121,11 +129,13 @@ class CelebADataModule(ImageDataModule):
         to_unit_range = [v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)]
         return v2.Compose([self.uint8_transform(), *to_unit_range])
 
-    def dataset(self, split: str, transform: v2.Compose) -> datasets.CelebA:
-        """torchvision's dataset of one official split ("train", "valid" or "test") with attribute targets."""
+    def dataset(self, split: str, transform: v2.Compose, target_transform=None) -> datasets.CelebA:
+        """torchvision's dataset of one official split ("train", "valid" or "test") with the 40 attributes as
+        targets (or what ``target_transform`` makes of them)."""
         self.ensure_files()
         try:
-            return datasets.CelebA(self.data_dir, split=split, target_type="attr", transform=transform)
+            return datasets.CelebA(self.data_dir, split=split, target_type="attr", transform=transform,
+                                   target_transform=target_transform)
         except (RuntimeError, ValueError, IndexError) as error:
             raise self.diagnose() from error
 
@@ -153,7 +163,7 @@ class CelebADataModule(ImageDataModule):
                 return TensorSplit(saved["images"], saved["labels"].long())
         dataset = self.dataset(split, self.uint8_transform())
         images = torch.empty((len(dataset), *self.image_shape), dtype=torch.uint8)
-        labels = torch.empty((len(dataset), self.num_classes), dtype=torch.uint8)
+        labels = torch.empty((len(dataset), len(ATTRIBUTES)), dtype=torch.uint8)  # all 40, whichever are chosen
         start = 0
         for batch_images, batch_labels in DataLoader(
             dataset, batch_size=256, num_workers=self.num_workers, generator=torch.Generator()
@@ -166,10 +176,12 @@ class CelebADataModule(ImageDataModule):
         return TensorSplit(images, labels.long())
 
     def load_split(self, split: str) -> TensorSplit | Dataset:
-        """One official split, in memory (``cache=True``) or decoded per sample."""
+        """One official split, in memory (``cache=True``) or decoded per sample, with the chosen attributes."""
+        select = SelectAttributes(self.attribute_indices)
         if self.cache:
-            return self.cached(split)
-        return self.dataset(split, self.float_transform())
+            cached = self.cached(split)
+            return TensorSplit(cached.images, select(cached.labels))
+        return self.dataset(split, self.float_transform(), select)
 
     def load_fit_splits(self) -> tuple[TensorSplit | Dataset, TensorSplit | Dataset]:
         """The official training split (first ``train_subset`` images) and validation split."""
@@ -184,3 +196,37 @@ class CelebADataModule(ImageDataModule):
     def load_test_split(self) -> TensorSplit | Dataset:
         """The official test split."""
         return self.load_split("test")
+
+
+def select_attributes(names: list[str] | None) -> tuple[int, ...]:
+    """The indices in :data:`ATTRIBUTES` of the attributes ``names`` (any case), in their order; all 40 for None.
+
+    Raises:
+        InvalidArgument: an unknown name (with the closest ones), a repeated name, or an empty list.
+    """
+    if names is None:
+        return tuple(range(len(ATTRIBUTES)))
+    if isinstance(names, str) or not names:
+        raise InvalidArgument(f"attributes must be a non-empty list of CelebA attribute names (or null for all 40), "
+                              f"got {names!r}")
+    index = {name.lower(): i for i, name in enumerate(ATTRIBUTES)}
+    chosen = []
+    for name in names:
+        if str(name).lower() not in index:
+            raise InvalidArgument(f"attributes: CelebA has no attribute {name!r}.{did_you_mean(str(name), ATTRIBUTES)} "
+                                  f"Its 40: {', '.join(ATTRIBUTES)}.")
+        if index[str(name).lower()] in chosen:
+            raise InvalidArgument(f"attributes: {name!r} is listed twice")
+        chosen.append(index[str(name).lower()])
+    return tuple(chosen)
+
+
+class SelectAttributes:
+    """The chosen attributes' columns of 40-attribute labels ((40,) or (N, 40)), as int64 (picklable, for the
+    data loader's worker processes)."""
+
+    def __init__(self, indices: tuple[int, ...]) -> None:
+        self.indices = None if tuple(indices) == tuple(range(len(ATTRIBUTES))) else torch.tensor(indices)
+
+    def __call__(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels.long() if self.indices is None else labels.long().index_select(-1, self.indices)

@@ -18,6 +18,15 @@ from .base import ImageDataModule, TensorSplit
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(f"{direction}_{slot}" for direction in ("horizontal", "vertical") for slot in range(1, 6))
 """Classes 0-4: horizontal bars from the top down; 5-9: vertical bars from the left."""
+ATTRIBUTE_NAMES = ("horizontal", *(f"slot_{slot}" for slot in range(1, 6)))
+"""With ``attributes=True`` a label is a 0/1 vector: whether the bar is horizontal, then its slot one-hot."""
+
+
+def bar_attributes(labels: Tensor) -> Tensor:
+    """The (N, 6) 0/1 attribute vectors (:data:`ATTRIBUTE_NAMES`) of bar classes (N,)."""
+    horizontal = (labels < NUM_CLASSES // 2).long()[:, None]
+    slots = torch.nn.functional.one_hot(labels % (NUM_CLASSES // 2), NUM_CLASSES // 2)
+    return torch.cat([horizontal, slots], dim=1)
 
 
 def bar_images(labels: Tensor, shape: tuple[int, int, int], generator: Generator) -> Tensor:
@@ -66,6 +75,8 @@ class SyntheticDataModule(ImageDataModule):
         seed: Seed of the images, the validation split and the shuffling order.
         download: Unused (nothing is downloaded).
         train_subset: Use only the first N training images after the split.
+        attributes: Label each image with 0/1 attributes (:data:`ATTRIBUTE_NAMES`) instead of its class, as CelebA
+            labels faces (tests of attribute-conditional models).
     """
 
     name = "synthetic bars"
@@ -84,8 +95,12 @@ class SyntheticDataModule(ImageDataModule):
         seed: int = 0,
         download: bool = True,
         train_subset: int | None = None,
+        attributes: bool = False,
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, val_size, image_size, seed, download, train_subset)
+        self.attributes = attributes
+        if attributes:
+            self.class_names, self.label_kind = ATTRIBUTE_NAMES, "attributes"
         if len(shape) != 3 or min(shape) < 1:
             raise InvalidArgument(f"shape must be three positive sizes (C, H, W), got {shape}")
         check_memory(f"num_images={num_images} + num_test_images={num_test_images} of shape {tuple(shape)}",
@@ -101,4 +116,4 @@ class SyntheticDataModule(ImageDataModule):
         labels = torch.randint(0, NUM_CLASSES, (total,), generator=generator)
         images = bar_images(labels, self.native_shape, generator)
         part = slice(0, self.num_images) if train else slice(self.num_images, total)
-        return TensorSplit(images[part], labels[part])
+        return TensorSplit(images[part], (bar_attributes(labels) if self.attributes else labels)[part])

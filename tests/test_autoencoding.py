@@ -33,9 +33,10 @@ def test_the_family_is_registered_with_encoders():
 def test_encoder_models_encode_and_reconstruct_in_pixel_range(name):
     model = zoo.create(name, image_shape=(1, 28, 28)).eval()
     x = torch.rand(3, 1, 28, 28) * 2 - 1
-    recon = model.reconstruct(x)
+    condition = (torch.tensor([0, 4, 9]),) if model.conditional else ()  # a conditional encoder's labels
+    recon = model.reconstruct(x, *condition)
     assert recon.shape == x.shape and recon.min() >= -1 and recon.max() <= 1
-    code = model.encode(x)
+    code = model.encode(x, *condition)
     code = code[0] if isinstance(code, tuple) else code  # Gaussian encoders give (mu, logvar)
     assert code.shape[0] == 3 and torch.isfinite(code).all()
 

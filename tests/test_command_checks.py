@@ -155,7 +155,7 @@ def test_quality_callbacks_of_every_shipped_config_score_against_the_test_split_
 def test_evaluate_json_lines_state_their_counts(vae_checkpoint, tmp_path):
     """Sanity of the happy path the checks guard: equal real and generated counts, finite values."""
     data = SyntheticDataModule(num_images=48, num_test_images=24, val_size=8, batch_size=8)
-    from zoo.metrics.quality import evaluate
+    from zoo.metrics.evaluation import evaluate
 
     result = evaluate(zoo.load(vae_checkpoint), data, ("fid", "pr"), 20, "test", "fmnist-classifier")
     assert result["n_real"] == result["n_generated"] == 20 and all(v is not None for v in result.values())

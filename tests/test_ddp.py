@@ -1,8 +1,9 @@
 """Shipped configs, with their callbacks (sample-quality curve, image grids, checkpoints), under Lightning's DDP on CPU
 processes: 2 devices of one machine with the default strategy, and 2 nodes x 1 process started one command per node.
 
-Each checks that the ranks end identical (the gradient penalty, generator EMA, historical averaging and BEGAN's k_t
-included), that each rank trained on its own shard of the data, and that only global rank 0 wrote files.
+Each checks that the ranks end identical (the gradient penalty, generator EMA, historical averaging, BEGAN's k_t and a
+conditional GAN's labels included), that each rank trained on its own shard of the data, and that only global rank 0
+wrote files.
 """
 
 import pytest
@@ -18,6 +19,7 @@ EXTRA = {
     "wgangp_fashion_mnist.yaml": ["--model.init_args.n_critic=1", "--model.init_args.techniques.ema_decay=0.9",
                                   "--model.init_args.techniques.historical_averaging=0.01"],
     "began_fashion_mnist.yaml": ["--model.init_args.lambda_k=0.5"],
+    "cgan_fashion_mnist.yaml": [],  # each rank's batches bring their own labels to G and D
 }
 
 
@@ -44,6 +46,8 @@ def test_two_devices_with_the_default_strategy_train_a_shipped_config(config, tm
         assert any(key.startswith("weight_history.") for key in state)
     run = tmp_path / "runs" / config.removesuffix(".yaml") / "version_0"
     assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "images" / "samples_final.png").is_file()
+    if config.startswith("cgan"):
+        assert (run / "images" / "classes_final.png").is_file()
     best = torch.load(run / "checkpoints" / "best.ckpt", weights_only=False)  # the ranks agreed on the FID's best
     assert best["zoo"]["iteration"] == 4 and "optimizer_states" in best
 

@@ -7,7 +7,8 @@ import zoo
 from tests.conftest import fashion_mnist, needs_fashion_mnist, synthetic_data
 from zoo.callbacks import QualityMetrics
 from zoo.metrics.diversity import KERNEL_SIZE, PAIRS, SETTINGS, SIGMA, diversity_score, noised, reference_diversity
-from zoo.metrics.quality import evaluate, real_images
+from zoo.metrics.evaluation import evaluate
+from zoo.metrics.quality import real_images
 
 
 def test_identical_images_have_no_diversity():

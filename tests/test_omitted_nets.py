@@ -17,6 +17,7 @@ from tests.conftest import tiny_trainer
 from zoo.checkpoint_errors import CheckpointError
 from zoo.cli import main
 from zoo.core.omitted import OmittedNet, OmittedNetError, stand_in_for
+from zoo.sampling.labels import resolve_labels
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = [entry.name for entry in zoo.list_models()]
@@ -50,10 +51,11 @@ def test_sampling_encoding_and_the_samplers_never_call_a_net_declared_training_o
     images = model.sample(4, seed=0)
     assert images.shape == (4, 1, 28, 28)
     x = images * 2 - 1
+    condition = (resolve_labels(model, None, 4),) if model.conditional else ()  # a conditional model's labels
     with torch.no_grad():
         for method in ("encode", "reconstruct"):
             if hasattr(model, method):
-                getattr(model, method)(x)
+                getattr(model, method)(x, *condition)
         if "drs" in model.density_samplers():
             assert model.log_density_ratio(x).shape == (4,)
         if "ddls" in model.density_samplers():

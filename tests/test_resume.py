@@ -41,6 +41,22 @@ CASES = {
         generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
         discriminator={"class_path": "zoo.nets.DCGANCritic", "init_args": {"base_channels": 8}},
     ),
+    # conditional, one class per image: the batch's labels reach G and D; conditional batch norm's running
+    # statistics, spectral normalisation's vectors (the projection's class embedding too) continue after a resume
+    "cgan_pd": dict(
+        n_critic=2,
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.UnnormalisedDCGANDiscriminator", "init_args": {"base_channels": 8}},
+    ),
+    # the auxiliary classifier's class terms in both players' losses
+    "acgan": dict(
+        generator={"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+        discriminator={"class_path": "zoo.nets.DCGANDiscriminator", "init_args": {"base_channels": 8}},
+    ),
+    # conditional on binary attributes (CelebA's kind of label): the attribute counts are buffers
+    "cvae": dict(num_classes=6, label_kind="attributes",
+                 encoder={"class_path": "zoo.nets.ConvEncoder", "init_args": {"base_channels": 8}},
+                 decoder={"class_path": "zoo.nets.ConvDecoder", "init_args": {"base_channels": 8}}),
     # the control variable k_t is a buffer (a large gain so that it moves visibly in 12 iterations)
     "began": dict(
         lambda_k=0.05,
@@ -50,6 +66,10 @@ CASES = {
 }
 
 
+DATA = {"cvae": dict(attributes=True)}
+"""Data settings of a case (default: the synthetic bars, one class per image)."""
+
+
 def _run(tmp_path, name, iterations, resume_from=None, save_to=None):
     seed_everything(0)
     model = zoo.create(name, image_shape=(1, 28, 28), **CASES[name])
@@ -57,7 +77,7 @@ def _run(tmp_path, name, iterations, resume_from=None, save_to=None):
     optimizer_steps = model.optimizer_steps(iterations)
     trainer = tiny_trainer(tmp_path, max_steps=optimizer_steps, max_epochs=-1)
     # (80 - 16 validation) images / 16 per batch = 4 batches per epoch: the stop at iteration 6 falls mid-epoch.
-    trainer.fit(model, datamodule=synthetic_data(), ckpt_path=resume_from)
+    trainer.fit(model, datamodule=synthetic_data(**DATA.get(name, {})), ckpt_path=resume_from)
     assert model.iteration == iterations
     if save_to:
         trainer.save_checkpoint(save_to)

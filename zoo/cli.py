@@ -35,6 +35,8 @@ from zoo.runs import launched_as_global_rank_zero, newest_last_checkpoint, place
 __all__ = ["USER_ERRORS", "ConfigError", "ZooCLI", "explain_parse_error", "main", "shipped_configs"]
 
 LIGHTNING_CHECKPOINT_NAMES = ("hpc", "best", "registry")
+LABEL_LINKS = ("num_classes", "class_names", "label_kind")
+"""What the data decide about a conditional model's labels, linked into its arguments like the image shape."""
 """``--ckpt_path`` values that Lightning resolves itself (not files)."""
 
 zoo.registry.import_models()  # before any parser exists: short class names (``--model DCGAN``) resolve
@@ -117,6 +119,10 @@ class ZooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         # The data decide the image shape; the model (and its nets) are built for it, so they cannot mismatch.
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
+        # Likewise the labels of a conditional model (jsonargparse skips a link whose target the model does not
+        # declare, so unconditional models take none); a config's own value that differs is refused.
+        for fact in LABEL_LINKS:
+            parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
         parser.add_lightning_class_args(ImageGrids, "images")
         parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
         parser.add_lightning_class_args(BestCheckpoint, "best_checkpoint")  # best.ckpt, by the logged FID
@@ -145,6 +151,9 @@ class ZooCLI(LightningCLI):
         place_logs(trainer, claim_version=self.subcommand == "fit" and launched_as_global_rank_zero())
 
     def instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        init_args = config.get("model", {}).get("init_args") or {}
+        given = {fact: init_args.get(fact) for fact in LABEL_LINKS if init_args.get(fact) is not None}
         try:
             super().instantiate_classes()
         except InvalidArgument:  # a hyper-parameter out of its range: the message names it
@@ -156,6 +165,7 @@ class ZooCLI(LightningCLI):
                 raise
             raise ConfigError(f"building the config's classes failed: {str(error).strip()[:300]}. Fix: lower the "
                               "sizes the config asks for (latent_dim, image_size, channels, batch_size).") from error
+        check_label_settings(given, self.datamodule)
 
     def before_fit(self) -> None:
         """Resolve ``--ckpt_path`` (``last``: the newest ``last.ckpt`` of this config's runs; a published name: its
@@ -213,6 +223,18 @@ class ZooCLI(LightningCLI):
             import wandb
 
             wandb.finish()  # flush the run (offline: its directory is then complete for `wandb sync`)
+
+
+def check_label_settings(given: dict, datamodule) -> None:
+    """Refuse label settings a config gives the model (``num_classes``, ``class_names``, ``label_kind``) that differ
+    from its data's: the data decide them, as they decide the image shape."""
+    differ = [f"{fact} {value!r} (the data's: {getattr(datamodule, fact)!r})" for fact, value in given.items()
+              if (tuple(value) if isinstance(value, (list, tuple)) else value)
+              != (tuple(getattr(datamodule, fact)) if fact == "class_names" else getattr(datamodule, fact))]
+    if differ:
+        raise ConfigError(f"the config sets the model's {'; '.join(differ)}, but the data module decides these (they "
+                          f"are linked from --data). Fix: leave them out of the model's init_args; choose CelebA's "
+                          "attributes with --data.init_args.attributes.")
 
 
 def main(argv: list[str] | None = None) -> None:

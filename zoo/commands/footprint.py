@@ -39,7 +39,7 @@ def sample_bytes(model, mode: str, n: int, images_per_row: int, data_images: int
     pixels = math.prod(model.image_shape)
     output = n * images_per_row * pixels * (4 + 4 + 3)
     at_once = {"plain": min(n, CHUNK), "drs": CHUNK, "ddls": min(n, CHUNK), "interpolate": n * images_per_row,
-               "codes": n * images_per_row, "neighbours": min(n, CHUNK)}.get(mode, n)
+               "codes": n * images_per_row, "classes": n * images_per_row, "neighbours": min(n, CHUNK)}.get(mode, n)
     critic = mode in ("drs", "ddls")
     nets = at_once * activation_bytes(model, with_critic=critic) * (3 if mode == "ddls" else 1)  # ddls: gradients
     distances = n * 2048 * 8 * 2 if mode == "neighbours" else 0  # the distance block and its merge

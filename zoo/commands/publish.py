@@ -366,7 +366,7 @@ def model_card(name: str, entry: dict) -> str:
     if metrics:
         how = {k: metrics.get(k) for k in MEASUREMENT}
         lines += [
-            "Measured by `zoo.metrics.quality.evaluate` (as `zoo evaluate`): "
+            "Measured by `zoo.metrics.evaluation.evaluate` (as `zoo evaluate`): "
             + ", ".join(f"{k} {v}" for k, v in how.items() if v is not None) + ".",
             "",
             "| metric | value |",
@@ -428,7 +428,7 @@ def _metrics(model, slim_path: Path, args) -> dict:
         return {}
     from zoo.checkpoint import load_datamodule
     from zoo.metrics.features import default_extractor
-    from zoo.metrics.quality import evaluate
+    from zoo.metrics.evaluation import evaluate
 
     data = load_datamodule(slim_path, **({"data_dir": args.data_dir} if args.data_dir else {}))
     extractor = args.extractor or default_extractor(data)

@@ -4,11 +4,18 @@ Modes: ``plain`` samples; ``interpolate`` (slerp, or lerp with --interpolation l
 ``reconstruct`` test images and their reconstructions (encoder models); ``arithmetic`` class-mean codes
 a - b + c (encoder models); ``codes`` one latent code varied at a time, the rest fixed (models with codes, e.g.
 InfoGAN: a row per categorical value, then --steps rows sweeping each continuous code from -2 to 2; --n columns,
-each its own noise); ``neighbours`` each sample beside its nearest training images (memorisation check);
+each its own noise); ``classes`` (or ``--class-grid``) one row per class of a conditional model, the same noise down
+each column (--n columns); ``neighbours`` each sample beside its nearest training images (memorisation check);
 ``drs`` Discriminator Rejection Sampling (calibrated on held-out validation images unless --no-calibrate) and ``ddls``
 Discriminator-Driven Latent Sampling (--steps Langevin steps; it prints whether the chains have settled), for the
 models whose discriminator estimates the log density ratio (DRS, DDLS) or an energy (DDLS); others are refused,
 naming the modes that apply.
+
+A conditional model (``zoo list``: cgan, acgan, cgan_pd, cvae) draws its classes uniformly (attributes: at their
+training frequencies) unless ``--class`` names one: a class name (any case) or index, or for an attribute model
+(CelebA) attribute names joined by commas (``--class male,smiling``); it applies to plain, interpolate (strips
+within the class) and neighbours. Asking an unconditional model for a class or a class grid, or a model for a class
+it does not know, is refused before any sampling.
 """
 
 import argparse
@@ -24,10 +31,13 @@ from zoo.metrics.quality import generated_images
 from zoo.progress import progress, shown
 from zoo.sampling.langevin import STEP_SIZE, STEPS
 from zoo.sampling.codes import grid_rows
+from zoo.sampling.labels import labels_refusal, resolve_labels
 from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes, codes_refusal
 
 INTERPOLATION_STEPS = 10
 CODES_COLUMNS = 10
+CLASS_MODES = ("plain", "interpolate", "neighbours")
+"""The modes ``--class`` applies to."""
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
@@ -38,8 +48,8 @@ def parser() -> CommandParser:
     parser.add_argument("--ckpt", required=True, help="checkpoint path")
     parser.add_argument("--mode", default="plain", choices=MODES)
     parser.add_argument("--n", type=count, default=None,
-                        help=f"number of samples (rows for interpolate/neighbours, columns for codes; default 64, "
-                             f"{CODES_COLUMNS} for codes)")
+                        help=f"number of samples (rows for interpolate/neighbours, columns for codes and classes; "
+                             f"default 64, {CODES_COLUMNS} for codes and classes)")
     parser.add_argument("--out", default="samples.png", help="output image (.png, .jpg, ...)")
     parser.add_argument("--seed", type=number(int, SEED), default=0, help="seed of the latent noise")
     parser.add_argument("--nrow", type=count, default=8, help="images per row (plain, drs, ddls, reconstruct)")
@@ -49,6 +59,12 @@ def parser() -> CommandParser:
     parser.add_argument("--interpolation", default="slerp", choices=["slerp", "lerp"])
     parser.add_argument("--classes", type=_classes, default=(0, 1, 2),
                         help="a,b,c for arithmetic: mean(a) - mean(b) + mean(c)")
+    parser.add_argument("--class", dest="label", default=None, metavar="CLASS",
+                        help="a conditional model's class: a name (any case) or an index; for an attribute model, "
+                             "attribute names joined by commas (male,smiling); modes: " + ", ".join(CLASS_MODES))
+    parser.add_argument("--class-grid", action="store_true",
+                        help="one row per class of a conditional model, the same noise down each column (--mode "
+                             "classes; --n columns)")
     parser.add_argument("--k", type=count, default=5, help="neighbours per sample")
     parser.add_argument("--gamma-quantile", type=number(float, UNIT), default=0.8,
                         help="DRS: quantile of F used as gamma")
@@ -63,18 +79,26 @@ def parser() -> CommandParser:
 
 def run(argv: list[str]) -> None:
     args = parser().parse_args(argv)
+    if args.class_grid:
+        if args.mode not in ("plain", "classes"):
+            raise InvalidArgument(f"--class-grid is --mode classes; it does not combine with --mode {args.mode}. "
+                                  "Fix: give one of them.")
+        args.mode = "classes"
     if args.steps is None:
         args.steps = STEPS if args.mode == "ddls" else INTERPOLATION_STEPS
     if args.n is None:
-        args.n = CODES_COLUMNS if args.mode == "codes" else 64
+        args.n = CODES_COLUMNS if args.mode in ("codes", "classes") else 64
     from torchvision.utils import save_image
 
     from zoo.checkpoint import load
 
     check_output(args.out, "--out", inputs=(args.ckpt,), suffixes=image_suffixes())  # before loading or sampling
     model = load(args.ckpt)
+    args.labels = asked_labels(model, args)  # refusals of --class / --class-grid, before any work
     if args.mode in ("reconstruct", "arithmetic") and args.mode not in applicable_modes(model):
-        raise SamplerNotApplicable(f"{args.mode} does not apply to {type(model).__name__}: it has no encoder; "
+        reason = ("its code leaves out the class it is conditioned on, so class means of codes hold no class to add "
+                  "or subtract" if model.conditional else "it has no encoder")
+        raise SamplerNotApplicable(f"{args.mode} does not apply to {type(model).__name__}: {reason}; "
                                    f"modes that apply: {', '.join(applicable_modes(model))}")
     if args.mode in ("drs", "ddls") and args.mode not in model.density_samplers():
         raise model.sampler_refusal(args.mode)
@@ -83,6 +107,8 @@ def run(argv: list[str]) -> None:
         if model.latent_codes() is None:
             raise codes_refusal(model)
         images_per_row = grid_rows(model.latent_codes(), args.steps)
+    if args.mode == "classes":  # --n columns, a row per class
+        images_per_row = model.num_classes
     data_images = {"neighbours": 60_000, "reconstruct": 10_000, "arithmetic": 10_000}.get(args.mode, 0)
     check_memory(f"--n {args.n} ({args.mode}, {images_per_row} image(s) each of {model.image_shape})",
                  sample_bytes(model, args.mode, args.n, images_per_row, data_images), "ask for fewer images (--n)")
@@ -115,6 +141,23 @@ def check_finite_samples(images: torch.Tensor, args) -> None:
                            f"nothing was written. Fix: {fix}.")
 
 
+def asked_labels(model, args):
+    """The one label ``--class`` asks for ((1,) or (1, k)), or None; refuses a class or a class grid for an
+    unconditional model, ``--class`` with a mode it does not apply to, and a class the model does not know."""
+    if args.mode == "classes" and not model.conditional:
+        raise labels_refusal(model, "class grid (--class-grid)")
+    if args.label is None:
+        return None
+    if not model.conditional:
+        raise labels_refusal(model, "class (--class)")
+    if args.mode not in CLASS_MODES:
+        grid = " (the grid shows every class)" if args.mode == "classes" else ""
+        raise InvalidArgument(f"--class applies to --mode {', '.join(CLASS_MODES)}, not {args.mode}{grid}. Fix: "
+                              "leave --class out, or choose one of those modes.")
+    asked = args.label.split(",") if model.label_kind == "attributes" else args.label
+    return resolve_labels(model, asked, 1)
+
+
 def _classes(text: str) -> tuple[int, int, int]:
     """``a,b,c``: three class indices."""
     try:
@@ -128,11 +171,15 @@ def _classes(text: str) -> tuple[int, int, int]:
 
 def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.mode == "plain":
-        return generated_images(model, args.n, args.seed, CHUNK), args.nrow
+        return generated_images(model, args.n, args.seed, CHUNK, labels=_every(args.labels, args.n)), args.nrow
     if args.mode == "interpolate":
         from zoo.sampling.latent import interpolation_strips
 
-        return interpolation_strips(model, args.n, args.steps, args.interpolation, args.seed), args.steps
+        return interpolation_strips(model, args.n, args.steps, args.interpolation, args.seed, args.labels), args.steps
+    if args.mode == "classes":
+        from zoo.sampling.classes import class_grid
+
+        return class_grid(model, args.n, args.seed), args.n
     if args.mode == "codes":
         from zoo.sampling.codes import code_grid
 
@@ -172,8 +219,9 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     real, labels = _data(args, split, 60_000 if split == "train" else 10_000)
     if args.mode == "reconstruct":
         x = real[: args.n] * 2 - 1
+        condition = (labels[: args.n].to(model.device),) if model.conditional else ()  # a CVAE's: the images' own
         with torch.no_grad():
-            recon = to_unit_range(model.reconstruct(x))
+            recon = to_unit_range(model.reconstruct(x.to(model.device), *condition)).cpu()
         pairs = [torch.cat([o, r]) for o, r in zip(real[: args.n].split(args.nrow), recon.split(args.nrow))]
         return torch.cat(pairs), args.nrow
     if args.mode == "arithmetic":
@@ -186,7 +234,13 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.k > len(real):
         raise InvalidArgument(f"--k {args.k} asks for more neighbours than the {len(real)} training images of the "
                               f"checkpoint's data. Fix: give --k {len(real)} or fewer.")
-    return neighbour_panel(generated_images(model, args.n, args.seed, CHUNK), real, args.k), args.k + 1
+    samples = generated_images(model, args.n, args.seed, CHUNK, labels=_every(args.labels, args.n))
+    return neighbour_panel(samples, real, args.k), args.k + 1
+
+
+def _every(label, n: int):
+    """One label repeated for ``n`` images, or None."""
+    return None if label is None else label.expand(n, *label.shape[1:])
 
 
 def _chunks(n: int, description: str):

@@ -141,14 +141,15 @@ class AdversarialModel(GenerativeModel):
     def default_optimizer(self, player, params):
         return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))
 
-    def generate(self, z: Tensor) -> Tensor:
-        """``tanh(G(z))``; in eval mode with a generator EMA, the averaged generator's."""
+    def generate(self, z: Tensor, *condition: Tensor) -> Tensor:
+        """``tanh(G(z))`` (a conditional model's ``tanh(G(z, labels))``); in eval mode with a generator EMA, the
+        averaged generator's."""
         net = self.generator if self.generator_ema is None or self.training else self.generator_ema
-        return torch.tanh(net(z))
+        return torch.tanh(net(z, *condition))
 
-    def proposal(self, z: Tensor) -> Tensor:
+    def proposal(self, z: Tensor, *condition: Tensor) -> Tensor:
         """``tanh(G(z))`` of the raw generator, the one D was trained against (never the EMA)."""
-        return torch.tanh(self.generator(z))
+        return torch.tanh(self.generator(z, *condition))
 
     def training_only_nets(self) -> tuple[str, ...]:
         """The discriminator, where no sampler reads it (EBGAN's and BEGAN's autoencoders, f-GAN's total-variation
@@ -162,12 +163,14 @@ class AdversarialModel(GenerativeModel):
                     "(train without minibatch_kernels to use DRS or DDLS)")
         return None
 
-    def prepare(self, real: Tensor, due: set[str]) -> dict:
+    def prepare(self, real: Tensor, due: set[str], *condition: Tensor) -> dict:
+        """One batch of latents and of images made from them (for a conditional model, of the batch's labels: the
+        generator's label distribution is the data's), shared by this iteration's updates."""
         z = self.sample_latent(real.shape[0])
         if "g" in due:  # keep the graph: the generator update back-propagates through this batch
-            return {"z": z, "fake": self.generate(z)}
+            return {"z": z, "fake": self.generate(z, *condition)}
         with torch.no_grad():
-            return {"z": z, "fake": self.generate(z)}
+            return {"z": z, "fake": self.generate(z, *condition)}
 
     def discriminator_loss(self, real: Tensor, shared: dict) -> LossTerms:
         """D's loss on real images and ``shared["fake"]`` (use it detached)."""

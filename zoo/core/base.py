@@ -5,6 +5,25 @@ A model names its *players* (a set of networks with one optimiser each: ``"d"``,
 discriminator update on every batch and a generator update on every ``n_critic``-th batch, so that the generator
 moves once per k discriminator steps, each on a fresh minibatch.
 
+Labels. Every batch is ``(images, labels)``; the loop hands a model what :meth:`GenerativeModel.batch_condition`
+takes from a batch (nothing for an unconditional model, the batch's labels for a conditional one) as one more
+argument of :meth:`~GenerativeModel.prepare` and :meth:`~GenerativeModel.evaluate`, and a conditional model's
+``generate``, ``reconstruct``, ``encode`` take the labels the same way (``generate(z, labels)``). An unconditional
+model is called exactly as before. The conditioning API every model has:
+
+* ``model.num_classes``: int, 0 for an unconditional model;
+* ``model.class_names``: tuple of str, the classes' (or attributes') names in label order, ``()`` when unconditional;
+* ``model.conditional``: bool, ``num_classes > 0``;
+* ``model.label_kind``: ``"class"`` (labels are int64 class indices (B,)) or ``"attributes"`` (labels are (B, k) 0/1
+  multi-hot vectors over the k attributes, CelebA's);
+* ``model.sample(n, z=None, seed=None, labels=None)``: ``labels`` as class indices (a tensor or list), class names
+  (matched case-insensitively), or for attribute models a (n, k) 0/1 tensor or lists of attribute names; one label
+  is used for all n. Without labels a conditional model draws them: classes uniformly, attributes each from its
+  frequency in the training labels seen (0.5 before any). :func:`zoo.sampling.labels.resolve_labels` reads them,
+  and refuses labels for an unconditional model, naming the models that take them.
+
+Conditional models mix :class:`zoo.core.conditioning.Conditional` into their family's base.
+
 Counting steps. Lightning's ``global_step`` (and so ``Trainer(max_steps=...)``, ``ModelCheckpoint(every_n_train_steps)``)
 counts *optimiser* steps: a GAN with ``n_critic=1`` advances it by 2 per batch; with ``n_critic=5`` by 6 every 5
 batches. The x-axis of every logged curve, and ``model.iteration``, count *training batches* instead (one iteration =
@@ -28,6 +47,7 @@ from zoo.arguments import AT_LEAST_1, SEED, InvalidArgument, PositiveInt, check_
 from zoo.core.codes import LatentCodes
 from zoo.core.omitted import OMITTED_KEY, cannot_train_from
 from zoo.core.rng import capture_rng_state, restore_rng_state
+from zoo.sampling.labels import resolve_labels
 from zoo.sampling.modes import SamplerNotApplicable, refusal
 
 LossTerms = dict[str, Tensor]
@@ -40,7 +60,8 @@ class Update:
 
     Attributes:
         player: the optimiser to step and the log group (``train/<player>/<term>``).
-        loss: ``(real_images, shared) -> LossTerms``; ``shared`` is what :meth:`GenerativeModel.prepare` returned.
+        loss: ``(real_images, shared) -> LossTerms``; ``shared`` is what :meth:`GenerativeModel.prepare` returned
+            (a conditional model's holds the batch's ``"labels"``).
         every: run on iterations ``i`` with ``(i + 1) % every == 0`` (``n_critic`` for a generator).
         due: a schedule ``iteration -> bool`` that replaces ``every`` when given (e.g. WGAN's critic warm-up).
     """
@@ -110,12 +131,21 @@ class GenerativeModel(L.LightningModule):
 
     Subclasses implement :meth:`players`, :meth:`updates` and :meth:`generate`, and may override :meth:`prepare`,
     :meth:`evaluate`, :meth:`sample_latent` and :meth:`after_update`. Images are in [-1, 1] inside the model;
-    :meth:`sample` returns them in [0, 1].
+    :meth:`sample` returns them in [0, 1]. The conditioning API (``num_classes``, ``class_names``, ``conditional``,
+    ``label_kind``, ``sample(labels=...)``) is described in the module docstring; here it has the unconditional
+    values.
 
     Args:
         image_shape: (C, H, W) of the data; linked from the data module by the CLI.
         latent_dim: size of the latent code z.
     """
+
+    num_classes: int = 0
+    """The number of classes (attributes for ``label_kind`` ``"attributes"``) the model is conditioned on; 0: none."""
+    class_names: tuple[str, ...] = ()
+    """The classes' (or attributes') names in label order."""
+    label_kind: str = "class"
+    """``"class"``: labels are int64 class indices (B,); ``"attributes"``: (B, k) 0/1 multi-hot vectors."""
 
     def __init__(self, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: PositiveInt = 64) -> None:
         super().__init__()
@@ -152,23 +182,37 @@ class GenerativeModel(L.LightningModule):
         raise NotImplementedError
 
     def generate(self, z: Tensor) -> Tensor:
-        """Decode latents ``(B, latent_dim)`` into images ``(B, C, H, W)`` in [-1, 1]."""
+        """Decode latents ``(B, latent_dim)`` into images ``(B, C, H, W)`` in [-1, 1] (a conditional model's
+        ``generate(z, labels)`` also takes one label per latent)."""
         raise NotImplementedError
 
     def default_optimizer(self, player: str, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         """Optimiser used for ``player`` when its factory is None (the paper's choice)."""
         raise NotImplementedError(f"{type(self).__name__} has no default optimiser for {player!r}; set one in YAML")
 
-    def prepare(self, real: Tensor, due: set[str]) -> dict:
-        """Tensors shared by this iteration's updates (e.g. one generated batch used by both D and G)."""
+    def prepare(self, real: Tensor, due: set[str], *condition: Tensor) -> dict:
+        """Tensors shared by this iteration's updates (e.g. one generated batch used by both D and G);
+        ``condition`` is what :meth:`batch_condition` took from the batch (nothing for an unconditional model)."""
         return {}
 
     def after_update(self, player: str) -> None:
         """Hook after ``player``'s optimiser step (weight clipping, EMA, control variables, ...)."""
 
-    def evaluate(self, real: Tensor) -> LossTerms:
-        """Validation/test terms for a batch, logged under ``val/`` or ``test/``."""
+    def evaluate(self, real: Tensor, *condition: Tensor) -> LossTerms:
+        """Validation/test terms for a batch, logged under ``val/`` or ``test/`` (``condition``: as in
+        :meth:`prepare`)."""
         return {}
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the model takes labels (``num_classes > 0``)."""
+        return self.num_classes > 0
+
+    def batch_condition(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, ...]:
+        """What the model takes from a batch besides its images, passed on as the last arguments of
+        :meth:`prepare`, :meth:`evaluate` and ``reconstruct``: nothing here; a conditional model's labels
+        (:class:`zoo.core.conditioning.Conditional`)."""
+        return ()
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``n`` latents from the prior p(z) = N(0, I)."""
@@ -254,7 +298,7 @@ class GenerativeModel(L.LightningModule):
         real = batch[0]
         optimizers = dict(zip(self.players(), _as_list(self.optimizers())))
         due = [u for u in self.updates() if u.is_due(self.iteration)]
-        shared = self.prepare(real, {u.player for u in due})
+        shared = self.prepare(real, {u.player for u in due}, *self.batch_condition(batch))
         self._log_this_batch = self._logger_writes_this_batch(len(due))
         for update in due:
             optimizer = optimizers[update.player]
@@ -299,27 +343,29 @@ class GenerativeModel(L.LightningModule):
             self.log(f"train/{self._stepping}/grad_norm", norm)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_evaluation(batch[0], "val")
+        self._log_evaluation(batch, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_evaluation(batch[0], "test")
+        self._log_evaluation(batch, "test")
 
-    def forward(self, z: Tensor) -> Tensor:
-        """``G(z)``: latents (B, latent_dim) to images (B, C, H, W) in [-1, 1]."""
-        return self.generate(z)
+    def forward(self, z: Tensor, *condition: Tensor) -> Tensor:
+        """``G(z)``: latents (B, latent_dim) (and a conditional model's labels) to images (B, C, H, W) in [-1, 1]."""
+        return self.generate(z, *condition)
 
     def predict_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        """``zoo predict``: one sample in [0, 1] per image of the batch (reconstructions for encoder models)."""
-        real = batch[0]
+        """``zoo predict``: one sample in [0, 1] per image of the batch (reconstructions for encoder models; a
+        conditional model's for the batch's labels)."""
+        real, condition = batch[0], self.batch_condition(batch)
         if hasattr(self, "reconstruct"):
-            return ((self.reconstruct(real).float() + 1) / 2).clamp(0, 1)
-        return self.sample(real.shape[0])
+            return ((self.reconstruct(real, *condition).float() + 1) / 2).clamp(0, 1)
+        return self.sample(real.shape[0], labels=condition[0] if condition else None)
 
-    def _log_evaluation(self, real: Tensor, split: str) -> None:
+    def _log_evaluation(self, batch: tuple[Tensor, Tensor], split: str) -> None:
+        real = batch[0]
         # Evaluation must not move the global RNG: a run that validates and one that does not stay identical.
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            terms = self.evaluate(real)
+            terms = self.evaluate(real, *self.batch_condition(batch))
         for key, value in terms.items():
             self.log(f"{split}/{key}", value.float(), batch_size=real.shape[0], sync_dist=True)
 
@@ -335,8 +381,17 @@ class GenerativeModel(L.LightningModule):
     # --- sampling ----------------------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample(self, n: int, z: Tensor | None = None, seed: int | None = None) -> Tensor:
-        """Draw ``n`` images ``(n, C, H, W)`` in [0, 1] (in eval mode; ``seed`` makes the draw reproducible)."""
+    def sample(self, n: int, z: Tensor | None = None, seed: int | None = None, labels=None) -> Tensor:
+        """Draw ``n`` images ``(n, C, H, W)`` in [0, 1] (in eval mode; ``seed`` makes the draw reproducible).
+
+        Args:
+            n: how many images (ignored when ``z`` is given).
+            z: latents (n, latent_dim) to decode instead of drawing them.
+            seed: seed of the latents (and of the labels a conditional model draws).
+            labels: a conditional model's labels: class indices or names, or attributes (see the module docstring
+                and :func:`zoo.sampling.labels.resolve_labels`); None draws them. Refused for an unconditional
+                model.
+        """
         if z is None:
             check_value("n", n, int, AT_LEAST_1)
             check_memory(f"sample(n={n})", 8.0 * n * (math.prod(self.image_shape) + self.latent_dim),
@@ -345,10 +400,12 @@ class GenerativeModel(L.LightningModule):
             check_value("seed", seed, int, SEED)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         z = self.sample_latent(n, generator) if z is None else z.to(self.device)
+        labels = resolve_labels(self, labels, len(z), generator)  # None for an unconditional model
+        condition = () if labels is None else (labels,)
         was_training = self.training
         self.eval()
         try:
-            images = self.generate(z)
+            images = self.generate(z, *condition)
         finally:
             self.train(was_training)
         return to_unit_range(images)
@@ -418,7 +475,7 @@ class GenerativeModel(L.LightningModule):
             torch.manual_seed(seed)
 
 
-RESUME_DATA_SETTINGS = ("batch_size", "image_size", "train_subset", "val_size", "seed")
+RESUME_DATA_SETTINGS = ("batch_size", "image_size", "train_subset", "val_size", "seed", "attributes")
 """Data settings whose change on resume makes the run draw other batches than the original: warned about."""
 
 
@@ -455,6 +512,10 @@ def check_resumable(model: "GenerativeModel", checkpoint: dict, source: str | No
             f"({len(differ) + len(missing) + len(extra)} tensors, e.g. {details}). Fix: resume with the net settings "
             "it was trained with (its config.yaml beside the logs), or start a new run without --ckpt_path."
         )
+    saved_names = checkpoint.get("hyper_parameters", {}).get("class_names")
+    if model.conditional and saved_names is not None and tuple(saved_names) != tuple(model.class_names):
+        rank_zero_warn(f"{source} was trained for the classes {', '.join(map(str, saved_names))}, but this run's are "
+                       f"{', '.join(model.class_names)}: label i now means this run's i-th class.")
     datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
     if datamodule is None:
         return

@@ -8,6 +8,9 @@ The posterior family is four hooks: :meth:`~VariationalModel.encode` (x -> its p
 (the code used by ``reconstruct``) and :meth:`~VariationalModel.kl_divergence` (to the prior). The default is the
 diagonal Gaussian; a subclass changes the family (e.g. Gumbel-softmax categoricals) by overriding them and
 ``encoder_outputs_per_latent``.
+
+A conditional model (the CVAE) passes its labels as the last argument of ``encode``, ``decode``, ``generate``,
+``reconstruct``, ``elbo_terms`` and ``evaluate`` (``*condition``), on to its nets; an unconditional one passes none.
 """
 
 import math
@@ -79,9 +82,9 @@ class VariationalModel(GenerativeModel):
     def default_optimizer(self, player, params):
         return torch.optim.Adam(params, lr=1e-3)
 
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def encode(self, x: Tensor, *condition: Tensor) -> tuple[Tensor, Tensor]:
         """``x (B, C, H, W) in [-1, 1] -> (mu, logvar)``, each (B, latent_dim): the posterior's parameters."""
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        mu, logvar = self.encoder(x, *condition).chunk(2, dim=1)
         return mu, logvar
 
     def posterior_sample(self, params) -> Tensor:
@@ -98,20 +101,20 @@ class VariationalModel(GenerativeModel):
         mu, logvar = params
         return gaussian_kl(mu.float(), logvar.float())
 
-    def decode(self, z: Tensor) -> Tensor:
+    def decode(self, z: Tensor, *condition: Tensor) -> Tensor:
         """``z -> `` the decoder's raw output (Bernoulli logits or Gaussian pre-sigmoid means)."""
-        return self.decoder(z)
+        return self.decoder(z, *condition)
 
     def mean_image(self, decoded: Tensor) -> Tensor:
         """The decoder's mean E[x|z] in [0, 1]."""
         return torch.sigmoid(decoded)
 
-    def generate(self, z: Tensor) -> Tensor:
-        return self.mean_image(self.decode(z)) * 2 - 1
+    def generate(self, z: Tensor, *condition: Tensor) -> Tensor:
+        return self.mean_image(self.decode(z, *condition)) * 2 - 1
 
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, *condition: Tensor) -> Tensor:
         """The mean reconstruction E[x | z = mode of q(z|x)] in [-1, 1]."""
-        return self.generate(self.posterior_mode(self.encode(x)))
+        return self.generate(self.posterior_mode(self.encode(x, *condition)), *condition)
 
     def reconstruction_nll(self, decoded: Tensor, target: Tensor) -> Tensor:
         """``-log p(x|z)`` per image (B,), with ``target`` in [0, 1]."""
@@ -119,15 +122,15 @@ class VariationalModel(GenerativeModel):
             return bernoulli_nll(decoded.float(), target)
         return gaussian_nll(torch.sigmoid(decoded.float()), self.log_std, target)
 
-    def elbo_terms(self, x: Tensor) -> LossTerms:
+    def elbo_terms(self, x: Tensor, *condition: Tensor) -> LossTerms:
         """``recon`` and ``kl`` (nats per image), ``nelbo = recon + kl`` and ``loss = recon + beta * kl``."""
-        params = self.encode(x)
+        params = self.encode(x, *condition)
         z = self.posterior_sample(params)
-        recon = self.reconstruction_nll(self.decode(z), (x.float() + 1) / 2).mean()
+        recon = self.reconstruction_nll(self.decode(z, *condition), (x.float() + 1) / 2).mean()
         kl = self.kl_divergence(params).mean()
         return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl, "nelbo": recon + kl}
 
-    def evaluate(self, real: Tensor) -> LossTerms:
-        terms = self.elbo_terms(real)
-        recon_mse = pixel_mse(self.reconstruct(real), real)
+    def evaluate(self, real: Tensor, *condition: Tensor) -> LossTerms:
+        terms = self.elbo_terms(real, *condition)
+        recon_mse = pixel_mse(self.reconstruct(real, *condition), real)
         return {"nelbo": terms["nelbo"], "recon": terms["recon"], "kl": terms["kl"], "recon_mse": recon_mse}

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from zoo.arguments import InvalidArgument, one_line
 
@@ -51,13 +52,30 @@ class ImageClassifier(nn.Module):
 
 
 def train_classifier(datamodule, epochs: int = 3, lr: float = 2e-3, seed: int = 0) -> tuple[ImageClassifier, float]:
-    """Train on the data module's training split (Adam, cosine schedule); return the net and its test accuracy."""
+    """Train on the data module's training split (Adam, one-cycle schedule); return the net and its test accuracy."""
     torch.manual_seed(seed)
     datamodule.setup("fit")
     datamodule.setup("test")
     model = ImageClassifier(datamodule.image_shape, datamodule.num_classes)
+    fit_classifier(model, datamodule.train_dataloader(), epochs, lr)
+    return model, accuracy(model, datamodule.test_dataloader())
+
+
+def train_classifier_on(images: Tensor, labels: Tensor, num_classes: int, epochs: int = 3, lr: float = 2e-3,
+                        seed: int = 0, batch_size: int = 128) -> ImageClassifier:
+    """The same net and training as :func:`train_classifier`, on tensors: ``images`` (N, C, H, W) in [-1, 1] and
+    int64 ``labels`` (N,), shuffled into batches of ``batch_size`` by a generator seeded with ``seed``."""
+    torch.manual_seed(seed)
+    model = ImageClassifier(tuple(images.shape[1:]), num_classes)
+    batches = DataLoader(TensorDataset(images, labels), batch_size=batch_size, shuffle=True,
+                         generator=torch.Generator().manual_seed(seed))
+    return fit_classifier(model, batches, epochs, lr)
+
+
+def fit_classifier(model: ImageClassifier, loader, epochs: int, lr: float) -> ImageClassifier:
+    """Train ``model`` for ``epochs`` passes over ``loader`` (batches of images in [-1, 1] and class indices, with a
+    length) by cross-entropy, Adam and a one-cycle schedule peaking at ``lr``; returned in eval mode."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loader = datamodule.train_dataloader()
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * len(loader))
     model.train()
     for _ in range(epochs):
@@ -67,17 +85,33 @@ def train_classifier(datamodule, epochs: int = 3, lr: float = 2e-3, seed: int = 
             loss.backward()
             optimizer.step()
             schedule.step()
-    return model.eval(), accuracy(model, datamodule.test_dataloader())
+    return model.eval()
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, loader) -> float:
+def predict(model: nn.Module, batches) -> tuple[Tensor, Tensor]:
+    """The classes ``model`` predicts for every image of ``batches`` (pairs of images in [-1, 1] and labels), and
+    the labels: two (N,) tensors on the CPU."""
     model.eval()
-    correct = total = 0
-    for images, labels in loader:
-        correct += (model(images).argmax(1) == labels).sum().item()
-        total += labels.numel()
-    return correct / total
+    device = next(model.parameters()).device
+    predicted, labels = [], []
+    for images, batch_labels in batches:
+        predicted.append(model(images.to(device).float()).argmax(1).cpu())
+        labels.append(batch_labels.cpu())
+    return torch.cat(predicted), torch.cat(labels)
+
+
+def accuracy(model: nn.Module, loader) -> float:
+    """The fraction of ``loader``'s images that ``model`` assigns to their label."""
+    predicted, labels = predict(model, loader)
+    return (predicted == labels).float().mean().item()
+
+
+def class_accuracies(predicted: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """Per class, the fraction of the images labelled with it that are predicted as it: (num_classes,) float64,
+    NaN for a class without images."""
+    correct = torch.bincount(labels[predicted == labels], minlength=num_classes).double()
+    return correct / torch.bincount(labels, minlength=num_classes).double()
 
 
 def save_classifier(model: ImageClassifier, path: str | Path, test_accuracy: float) -> None:

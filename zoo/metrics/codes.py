@@ -20,7 +20,7 @@ from torch import Tensor
 
 from zoo.arguments import InvalidArgument
 from zoo.metrics.classifier import class_histogram
-from zoo.metrics.features import get_extractor
+from zoo.metrics.features import check_classifier_extractor, get_extractor
 from zoo.progress import progress
 from zoo.sampling.modes import models_with_codes
 
@@ -78,10 +78,7 @@ def check_code_accuracy(model) -> None:
 
 def check_code_extractor(extractor: str) -> None:
     """Refuse an extractor that is no classifier for ``code_accuracy``, which sorts samples into classes."""
-    if not (extractor == "fmnist-classifier" or extractor.startswith("classifier:")):
-        raise InvalidArgument(f"code_accuracy sorts the samples with a classifier of the data, and extractor "
-                              f"{extractor} is none. Fix: give --extractor fmnist-classifier (Fashion-MNIST) or "
-                              "classifier:PATH (a classifier trained with `zoo train-classifier`).")
+    check_classifier_extractor(extractor, "code_accuracy", "sorts the samples")
 
 
 @torch.no_grad()

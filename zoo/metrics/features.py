@@ -54,8 +54,8 @@ class Extractor:
 
 def get_extractor(name: str, image_shape: tuple[int, int, int]) -> Extractor:
     """The extractor called ``name`` for images of ``image_shape``; raises ValueError with the alternatives."""
-    if name == "fmnist-classifier" or name.startswith("classifier:"):
-        classifier = load_classifier("fashion_mnist" if name == "fmnist-classifier" else name.split(":", 1)[1])
+    if is_classifier(name):
+        classifier = extractor_classifier(name)
         if tuple(image_shape) != classifier.image_shape:
             raise ValueError(
                 f"extractor {name} takes {classifier.image_shape} images, the model makes {tuple(image_shape)}; "
@@ -89,6 +89,27 @@ def default_extractor(datamodule) -> str:
     return name
 
 
+def is_classifier(name: str) -> bool:
+    """Whether extractor ``name`` is a classifier of the data (``fmnist-classifier``, ``classifier:PATH``), which
+    sorts images into classes as well as giving features."""
+    return name == "fmnist-classifier" or name.startswith("classifier:")
+
+
+def extractor_classifier(name: str):
+    """The classifier behind extractor ``name`` (:func:`is_classifier`): the shipped Fashion-MNIST one or the file
+    of ``classifier:PATH``."""
+    return load_classifier("fashion_mnist" if name == "fmnist-classifier" else name.split(":", 1)[1])
+
+
+def check_classifier_extractor(name: str, metric: str, purpose: str) -> None:
+    """Refuse an extractor ``name`` that is no classifier of the data for ``metric``, which needs one because it
+    ``purpose`` (e.g. "sorts the samples"), naming the extractors that are."""
+    if not is_classifier(name):
+        raise InvalidArgument(f"{metric} {purpose} with a classifier of the data, and extractor {name} is none. Fix: "
+                              "give --extractor fmnist-classifier (Fashion-MNIST) or classifier:PATH (a classifier "
+                              "trained with `zoo train-classifier`).")
+
+
 def three_channels(images: Tensor) -> Tensor:
     """Grey images repeated to RGB, for the Inception network."""
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
@@ -114,8 +135,8 @@ def check_extractor_fits(name: str, datamodule, flag: str) -> None:
     features and classes are Fashion-MNIST's, so scores of other images by it mean nothing)."""
     if name == "fmnist-classifier" and getattr(datamodule, "default_extractor", "inception") is None:
         raise no_extractor(datamodule, flag, given=name)
-    if name == "fmnist-classifier" or name.startswith("classifier:"):
-        shape = load_classifier("fashion_mnist" if name == "fmnist-classifier" else name.split(":", 1)[1]).image_shape
+    if is_classifier(name):
+        shape = extractor_classifier(name).image_shape
         if tuple(shape) != tuple(datamodule.image_shape):
             command = getattr(datamodule, "train_classifier_command", None)
             train = f"`{command('classifier.pt')}`" if command else "`zoo train-classifier`"

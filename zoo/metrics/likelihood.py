@@ -20,19 +20,26 @@ def supports_nll(model) -> bool:
 
 
 @torch.no_grad()
-def importance_sampled_nll(model, images: Tensor, k: int = 1000, chunk: int = 250) -> Tensor:
-    """``-log p(x)`` estimated with ``k`` importance samples, in nats, for images (B, C, H, W) in [-1, 1]. Shape (B,)."""
+def importance_sampled_nll(model, images: Tensor, k: int = 1000, chunk: int = 250,
+                           labels: Tensor | None = None) -> Tensor:
+    """``-log p(x)`` estimated with ``k`` importance samples, in nats, for images (B, C, H, W) in [-1, 1]. Shape (B,).
+
+    A conditional model (the CVAE) needs the images' ``labels`` and bounds ``-log p(x | y)`` (Sohn et al. 2015,
+    eq. 6: the same bound with q(z | x, y) and p(x | z, y), the prior N(0, I))."""
     if not supports_nll(model):
         raise ValueError(f"{type(model).__name__} has no tractable decoder likelihood with a Gaussian encoder")
+    if getattr(model, "conditional", False) and labels is None:
+        raise ValueError(f"{type(model).__name__} bounds log p(x | y): give the images' labels")
+    condition = () if labels is None else (labels,)
     model.eval()
-    mu, logvar = (t.float() for t in model.encode(images))
+    mu, logvar = (t.float() for t in model.encode(images, *condition))
     std = torch.exp(0.5 * logvar)
     target = (images.float() + 1) / 2
     log_weights = []
     for start in range(0, k, chunk):
         n = min(chunk, k - start)
         z = mu[:, None] + std[:, None] * torch.randn(mu.shape[0], n, mu.shape[1], device=mu.device)  # (B, n, D)
-        decoded = model.decode(z.flatten(0, 1))
+        decoded = model.decode(z.flatten(0, 1), *(c.repeat_interleave(n, dim=0) for c in condition))
         repeated = target.repeat_interleave(n, dim=0)
         log_px_z = -model.reconstruction_nll(decoded, repeated).view(-1, n)
         log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
@@ -42,9 +49,12 @@ def importance_sampled_nll(model, images: Tensor, k: int = 1000, chunk: int = 25
 
 
 @torch.no_grad()
-def mean_nelbo(model, images: Tensor, chunk: int = 500) -> float:
-    """The mean negative ELBO (nats per image) of ``images`` in [-1, 1], from the model's ``elbo_terms``."""
-    return sum(model.elbo_terms(part)["nelbo"].item() * len(part) for part in images.split(chunk)) / len(images)
+def mean_nelbo(model, images: Tensor, chunk: int = 500, labels: Tensor | None = None) -> float:
+    """The mean negative ELBO (nats per image) of ``images`` in [-1, 1], from the model's ``elbo_terms`` (with the
+    images' ``labels`` for a conditional model)."""
+    parts = zip(images.split(chunk), labels.split(chunk) if labels is not None else [None] * len(images))
+    return sum(model.elbo_terms(part, *(() if y is None else (y,)))["nelbo"].item() * len(part)
+               for part, y in parts) / len(images)
 
 
 def bits_per_dim(nll_nats: Tensor | float, image_shape: tuple[int, int, int]) -> float:

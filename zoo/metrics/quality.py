@@ -1,4 +1,5 @@
-"""Sample-quality and likelihood numbers for one model, each stated with how it was made.
+"""Sample-quality and likelihood numbers for one model, each stated with how it was made ("zoo evaluate" runs them
+through :func:`zoo.metrics.evaluation.evaluate`).
 
 FID, KID and Inception Score come from torchmetrics (with zoo's classifier features where Inception weights
 cannot be downloaded); precision/recall from :mod:`zoo.metrics.precision_recall`; NLL from the IWAE bound; the
@@ -12,15 +13,15 @@ from torch import Tensor
 
 from zoo.arguments import InvalidArgument
 from zoo.metrics.classifier import classes_covered
-from zoo.metrics.codes import check_code_accuracy, check_code_extractor, code_scores
-from zoo.metrics.diversity import diversity_score, reference_diversity
+from zoo.metrics.diversity import diversity_score
 from zoo.metrics.features import (ClassifierFeatures, Extractor, extract, get_extractor, inception_unavailable,
                                   three_channels)
-from zoo.metrics.likelihood import bits_per_dim, importance_sampled_nll, supports_nll
 from zoo.metrics.precision_recall import precision_recall
 from zoo.progress import progress
 
-METRICS = ("fid", "kid", "is", "pr", "diversity", "classes", "nll", "code_accuracy")
+CONDITIONAL_METRICS = ("accuracy", "ifid", "cas")
+"""Metrics of class-conditional models (:mod:`zoo.metrics.conditional`): samples asked for each class."""
+METRICS = ("fid", "kid", "is", "pr", "diversity", "classes", "nll", "code_accuracy", *CONDITIONAL_METRICS)
 PR_NEIGHBOURS = 3  # k of the k-NN balls of precision/recall
 IS_SPLITS = 10
 MINIMUM_IMAGES = {"fid": 2, "kid": 2, "is": IS_SPLITS, "pr": PR_NEIGHBOURS + 1, "diversity": 2, "classes": 1}
@@ -32,12 +33,16 @@ LOCAL = {"sync_on_compute": False}
 when one rank scores (the quality callback runs on global rank 0): every metric here is computed on its own rank."""
 
 
+def split_batches(datamodule, split: str):
+    """The batches (images in [-1, 1], labels) of a split of ``datamodule``: ``train``, ``val`` or ``test``."""
+    datamodule.setup("test" if split == "test" else "fit")
+    return getattr(datamodule, f"{split}_dataloader")()
+
+
 def real_images(datamodule, split: str, n: int) -> tuple[Tensor, Tensor]:
     """The first ``n`` images (in [0, 1]) and labels of a split: ``train``, ``val`` or ``test``."""
-    datamodule.setup("test" if split == "test" else "fit")
-    loader = getattr(datamodule, f"{split}_dataloader")()
     images, labels, count = [], [], 0
-    for batch_images, batch_labels in loader:
+    for batch_images, batch_labels in split_batches(datamodule, split):
         images.append(batch_images)
         labels.append(batch_labels)
         count += len(batch_images)
@@ -47,10 +52,12 @@ def real_images(datamodule, split: str, n: int) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def generated_images(model, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
-    """``n`` samples in [0, 1], drawn in batches with seeds ``seed, seed + 1, ...`` (reproducible)."""
+def generated_images(model, n: int, seed: int = 0, batch_size: int = 500, labels: Tensor | None = None) -> Tensor:
+    """``n`` samples in [0, 1], drawn in batches with seeds ``seed, seed + 1, ...`` (reproducible); a conditional
+    model's ``labels`` (n,) say which class each is asked for (None: the model's own choice)."""
     starts = range(0, n, batch_size)
-    chunks = [model.sample(min(batch_size, n - start), seed=seed + i).cpu()
+    chunks = [model.sample(min(batch_size, n - start), seed=seed + i,
+                           **({} if labels is None else {"labels": labels[start:start + batch_size]})).cpu()
               for i, start in enumerate(progress(starts, f"sampling {n} images", len(starts)))]
     return torch.cat(chunks)
 
@@ -204,54 +211,11 @@ def check_split_size(available: int, n: int, split: str, flag: str = "--n") -> N
                               "--split.")
 
 
-def evaluate(
-    model,
-    datamodule,
-    metrics: tuple[str, ...] = ("fid", "kid", "is", "pr"),
-    n: int = 10_000,
-    split: str = "test",
-    extractor: str = "fmnist-classifier",
-    seed: int = 0,
-    nll_k: int = 1000,
-    nll_images: int = 1000,
-) -> dict:
-    """Every requested metric of ``model`` against ``n`` images of ``split``, plus how the numbers were made."""
-    check_metrics(metrics)
-    if "code_accuracy" in metrics:  # before any work: a model with a categorical code, a classifier to sort by
-        check_code_accuracy(model)
-        check_code_extractor(extractor)
-    model.eval()
-    real, _ = real_images(datamodule, split, n)
-    check_split_size(len(real), n, split)
-    result: dict = {"model": type(model).__name__, "iteration": getattr(model, "iteration", None), "split": split,
-                    "n_real": len(real), "seed": seed}
-    sample_metrics = tuple(m for m in metrics if m not in ("nll", "code_accuracy"))
-    if sample_metrics:
-        torch.manual_seed(seed)
-        evaluator = QualityEvaluator(real, extractor)
-        fake = generated_images(model, n, seed)
-        result.update(extractor=evaluator.name, n_generated=len(fake))
-        result.update(evaluator.score(fake, sample_metrics))
-        if "diversity" in metrics:  # the values it is read against: too low is mode collapse, too high noise
-            result.update(reference_diversity(real, split))
-    if "code_accuracy" in metrics:  # n samples spread over the code's values, sorted by the extractor's classifier
-        result.update(code_scores(model, extractor, n, seed))
-    if "nll" in metrics:
-        if not supports_nll(model):
-            result["nll"] = None  # no tractable likelihood: stated, not estimated
-        else:
-            torch.manual_seed(seed)
-            images = real[:nll_images] * 2 - 1
-            chunks = images.split(50)
-            nll = torch.cat([importance_sampled_nll(model, chunk, nll_k)
-                             for chunk in progress(chunks, "IWAE bound", len(chunks))]).mean()
-            result.update(nll_nats=float(nll), nll_bits_per_dim=bits_per_dim(nll, tuple(real.shape[1:])),
-                          nll_k=nll_k, nll_images=len(images))
-    return {k: _json_number(v) for k, v in result.items()}
-
-
 def _json_number(value):
-    """Floats rounded to 6 digits; NaN/inf become None so every line is valid JSON."""
+    """Floats rounded to 6 digits; NaN/inf become None so every line is valid JSON (inside dicts too: the per-class
+    values)."""
     if isinstance(value, float):
         return round(value, 6) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_number(v) for k, v in value.items()}
     return value

@@ -151,7 +151,10 @@ class GAN(AdversarialModel):
         }
 
     def generator_loss(self, real: Tensor, shared: dict) -> LossTerms:
-        fake_scores = self.discriminator(shared["fake"])
+        return self.generator_terms(self.discriminator(shared["fake"]))
+
+    def generator_terms(self, fake_scores: Tensor) -> LossTerms:
+        """G's ``loss`` on D's outputs for its images."""
         if self.loss == "hinge":
             return {"loss": hinge_generator_loss(fake_scores)}
         if self.loss == "least_squares":

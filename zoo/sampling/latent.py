@@ -3,6 +3,8 @@
 import torch
 from torch import Tensor
 
+from zoo.sampling.labels import resolve_labels
+
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
     """``(1 - t) a + t b`` for rows ``a``, ``b`` (B, D) and weights ``t`` (T,). Shape (B, T, D)."""
@@ -23,14 +25,20 @@ def slerp(a: Tensor, b: Tensor, t: Tensor, eps: float = 1e-7) -> Tensor:
 
 
 @torch.no_grad()
-def interpolation_strips(model, rows: int = 8, steps: int = 10, mode: str = "slerp", seed: int = 0) -> Tensor:
-    """``rows`` strips of ``steps`` images between pairs of random latents; images (rows·steps, C, H, W) in [0, 1]."""
+def interpolation_strips(model, rows: int = 8, steps: int = 10, mode: str = "slerp", seed: int = 0,
+                         labels=None) -> Tensor:
+    """``rows`` strips of ``steps`` images between pairs of random latents; images (rows·steps, C, H, W) in [0, 1].
+
+    A conditional model interpolates within a class: each strip keeps one label, ``labels`` (one for every strip,
+    or one per strip, as :func:`~zoo.sampling.labels.resolve_labels` reads them) or drawn as the model draws them."""
     if mode not in ("lerp", "slerp"):
         raise ValueError(f"unknown interpolation {mode!r}; choose lerp or slerp")
     generator = torch.Generator().manual_seed(seed)
     a, b = model.sample_latent(rows, generator), model.sample_latent(rows, generator)
     path = (slerp if mode == "slerp" else lerp)(a, b, torch.linspace(0, 1, steps))
-    return model.sample(rows * steps, z=path.flatten(0, 1))
+    row_labels = resolve_labels(model, labels, rows, generator)
+    along = None if row_labels is None else row_labels.repeat_interleave(steps, dim=0)  # one label per strip
+    return model.sample(rows * steps, z=path.flatten(0, 1), labels=along)
 
 
 @torch.no_grad()

@@ -4,10 +4,11 @@ DRS needs ``log p_data(x)/p_g(x)`` (:meth:`GenerativeModel.log_density_ratio`) a
 ``p_t(x) ∝ p_g(x)·e^{d(x)}`` (:meth:`GenerativeModel.energy`); a model declares which of them its discriminator
 estimates in :meth:`GenerativeModel.density_samplers`, and the samplers use nothing else. The ``codes`` grid needs
 interpretable latent codes (:meth:`GenerativeModel.latent_codes`, InfoGAN's); :func:`codes_refusal` names the models
-that have them.
+that have them. The ``classes`` grid needs a conditional model (``model.conditional``); latent ``arithmetic`` on
+class means needs an unconditional encoder (a conditional one's code leaves the class out).
 """
 
-MODES = ("plain", "interpolate", "reconstruct", "arithmetic", "codes", "neighbours", "drs", "ddls")
+MODES = ("plain", "interpolate", "reconstruct", "arithmetic", "codes", "classes", "neighbours", "drs", "ddls")
 DENSITY_SAMPLERS = {"drs": "log p_data(x)/p_g(x)", "ddls": "an energy d(x) with p_t ∝ p_g·e^d"}
 
 
@@ -21,14 +22,18 @@ class SamplerWarning(UserWarning):
 
 
 def applicable_modes(model) -> tuple[str, ...]:
-    """The ``zoo sample`` modes that apply to ``model``: encoder modes need ``reconstruct``/``encode``, ``codes``
-    needs :meth:`~zoo.core.base.GenerativeModel.latent_codes`, DRS and DDLS need the model to declare them and no
+    """The ``zoo sample`` modes that apply to ``model``: encoder modes need ``reconstruct``/``encode`` (and
+    ``arithmetic`` an unconditional model), ``codes`` needs :meth:`~zoo.core.base.GenerativeModel.latent_codes`,
+    ``classes`` a conditional model, DRS and DDLS need the model to declare them and no
     :meth:`~zoo.core.base.GenerativeModel.sampler_obstacle`."""
     encoder = hasattr(model, "reconstruct") and hasattr(model, "encode")
     codes = hasattr(model, "latent_codes") and model.latent_codes() is not None
+    conditional = getattr(model, "conditional", False)
     supported = set(model.density_samplers()) if model.sampler_obstacle() is None else set()
     return tuple(m for m in MODES if (m not in ("reconstruct", "arithmetic") or encoder)
+                 and (m != "arithmetic" or not conditional)
                  and (m != "codes" or codes)
+                 and (m != "classes" or conditional)
                  and (m not in DENSITY_SAMPLERS or m in supported))
 
 
