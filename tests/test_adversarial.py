@@ -89,9 +89,11 @@ def test_wgan_rejects_an_impossible_critic_schedule():
 # --- WGAN-GP under mixed precision -----------------------------------------------------------------------------
 
 
-def test_wgangp_penalty_under_bf16_autocast_is_finite_and_reaches_the_critic():
+@pytest.mark.parametrize("name", ["wgangp", "dragan"])
+def test_gradient_penalty_under_bf16_autocast_is_finite_and_reaches_the_critic(name):
+    """WGAN-GP's penalty at interpolates and DRAGAN's around perturbed reals: float32 under bf16 autocast."""
     torch.manual_seed(0)
-    model = zoo.create("wgangp", image_shape=(1, 28, 28), **TINY_CRITIC)
+    model = zoo.create(name, image_shape=(1, 28, 28), **TINY_CRITIC)
     real = torch.rand(8, 1, 28, 28) * 2 - 1
     with torch.no_grad():
         fake = model.generate(model.sample_latent(8))

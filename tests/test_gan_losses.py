@@ -105,17 +105,3 @@ def test_dragan_adds_the_weighted_penalty_at_perturbed_real_images():
     plain = gan_discriminator_loss(*_scores(model, real, fake))
     assert terms["gradient_penalty"].item() == pytest.approx(penalty.item(), rel=1e-5)
     assert terms["loss"].item() == pytest.approx(plain.item() + 3.0 * penalty.item(), rel=1e-5)
-
-
-def test_dragan_penalty_under_bf16_autocast_is_finite_and_reaches_the_discriminator():
-    torch.manual_seed(0)
-    model = zoo.create("dragan", image_shape=(1, 28, 28), **TINY_CRITIC)
-    real = torch.rand(8, 1, 28, 28) * 2 - 1
-    with torch.no_grad():
-        fake = model.generate(model.sample_latent(8))
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        terms = model.discriminator_loss(real, {"fake": fake})
-    assert terms["gradient_penalty"].dtype == torch.float32 and torch.isfinite(terms["gradient_penalty"])
-    terms["gradient_penalty"].backward()  # the penalty alone (biases do not change ∇_x D, so they get none)
-    grads = {k: p.grad for k, p in model.discriminator.named_parameters() if k.endswith("weight")}
-    assert all(g is not None and torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads.values()), grads.keys()
