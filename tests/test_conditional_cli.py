@@ -28,6 +28,8 @@ COMMANDS = {  # name: (checkpoint, arguments after the checkpoint)
     "grid": ("cgan", ["--class-grid", "--n", "4"]),
     "grid_mode": ("cgan", ["--mode", "classes", "--n", "4"]),
     "strips": ("cgan", ["--mode", "interpolate", "--class", "ankle boot", "--n", "2", "--steps", "5"]),
+    "drs_class": ("cgan", ["--mode", "drs", "--class", "sneaker", "--n", "4", "--nrow", "2", "--no-calibrate"]),
+    "ddls_class": ("cgan", ["--mode", "ddls", "--class", "bag", "--n", "3", "--steps", "5"]),
     "misspelt": ("cgan", ["--class", "snaeker"]),
     "out_of_range": ("cgan", ["--class", "12"]),
     "class_with_codes": ("cgan", ["--class", "bag", "--mode", "codes"]),
@@ -90,10 +92,18 @@ def test_interpolation_within_a_class(results):
     assert _ok(results, "strips").size == (5 * 30 + 2, 2 * 30 + 2)
 
 
+def test_drs_and_ddls_sample_the_class_asked_for_by_its_own_density_ratio(results):
+    assert _ok(results, "drs_class").size == (2 * 30 + 2, 2 * 30 + 2)
+    assert "DRS acceptance rate" in results["drs_class"][0].stdout and "over 1 class(es)" in \
+        results["drs_class"][0].stdout
+    assert _ok(results, "ddls_class").size[1] == 30 + 2
+    assert "wrote 3 images (ddls) of CGAN" in results["ddls_class"][0].stdout
+
+
 @pytest.mark.parametrize("name, message", [
     ("misspelt", r"CGAN has no class 'snaeker'\. Did you mean 'Sneaker'\?"),
     ("out_of_range", "class index 12 is out of range: CGAN has 10 classes"),
-    ("class_with_codes", "--class applies to --mode plain, interpolate, neighbours, not codes"),
+    ("class_with_codes", "--class applies to --mode plain, interpolate, neighbours, drs, ddls, not codes"),
     ("class_with_grid", r"not classes \(the grid shows every class\)"),
     ("unconditional_class", r"DCGAN is an unconditional model .* so it takes no class \(--class\); the models that "
                             "take labels: acgan, cgan, cgan_pd, cvae"),

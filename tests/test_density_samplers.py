@@ -28,6 +28,7 @@ LOGISTIC = {"gan", "dcgan", "fgan", "vaegan", "alpha_gan", "lsgan", "dragan"}
 CRITICS = {"wgan", "wgangp", "cramergan"}  # a Wasserstein-type critic: an energy for DDLS, no ratio
 LOGISTIC_CODES = {"infogan"}  # a logistic D's ratio for DRS; DDLS refused: categorical codes are no Gaussian latent
 RANGED = {"lsgan"}  # a ratio only for scores in (a, b), NaN elsewhere (an untrained D gives some)
+PER_CLASS = {"cgan"}  # D(x, y) estimates log p_data(x | y)/p_g(x | y): both samplers, one class at a time
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -38,18 +39,20 @@ def test_every_model_declares_its_samplers_and_refuses_the_others_naming_what_ap
         with torch.no_grad():
             model.discriminator.head.weight.mul_(0.01)
             model.discriminator.head.bias.fill_((a + b) / 2)
-    expected = ({"drs", "ddls"} if name in LOGISTIC else {"drs"} if name in LOGISTIC_CODES
+    expected = ({"drs", "ddls"} if name in LOGISTIC | PER_CLASS else {"drs"} if name in LOGISTIC_CODES
                 else {"ddls"} if name in CRITICS else set())
     assert set(model.density_samplers()) == expected
     x = torch.rand(3, 1, 28, 28) * 2 - 1
-    for sampler, run, hook in (("drs", lambda: drs_for_model(model, burn_in=16, batch_size=16).sample(2),
+    label = torch.tensor(3) if model.conditional else None  # a conditional model samples one class at a time
+    condition = (torch.tensor([3, 3, 3]),) if model.conditional else ()
+    for sampler, run, hook in (("drs", lambda: drs_for_model(model, burn_in=16, batch_size=16, label=label).sample(2),
                                 model.log_density_ratio),
                                ("ddls", lambda: ddls_sample(model, 2, steps=2), model.energy)):
         if sampler in expected:
-            assert hook(x).shape == (3,) and torch.isfinite(hook(x)).all()
+            assert hook(x, *condition).shape == (3,) and torch.isfinite(hook(x, *condition)).all()
             assert run().shape[0] == 2
             continue
-        for attempt in (run, lambda: hook(x)):
+        for attempt in (run, lambda: hook(x, *condition)):
             with pytest.raises(SamplerNotApplicable) as error:
                 attempt()
             message = str(error.value)
@@ -92,11 +95,16 @@ def test_every_ratio_and_energy_a_sampler_reads_scores_an_image_the_same_alone_a
     torch.manual_seed(0)
     model = zoo.create(name, image_shape=(1, 28, 28)).eval()
     x, others = torch.rand(5, 1, 28, 28) * 2 - 1, torch.rand(27, 1, 28, 28) * 2 - 1
+    labels = torch.arange(32) % 10 if model.conditional else None  # a conditional D reads each image's own label
+
+    def score(hook, images, at=slice(None)):
+        return hook(images) if labels is None else hook(images, labels[at])
+
     for hook in _hooks(model):
         with torch.no_grad():
-            batch = hook(x)
-            alone = torch.cat([hook(image[None]) for image in x])
-            mixed = hook(torch.cat([others[:11], x, others[11:]]))[11:16]
+            batch = score(hook, x, slice(11, 16))
+            alone = torch.cat([score(hook, image[None], slice(11 + i, 12 + i)) for i, image in enumerate(x)])
+            mixed = score(hook, torch.cat([others[:11], x, others[11:]]))[11:16]
         # equal_nan: where a ratio does not exist (RANGED), it does not in any batch either
         torch.testing.assert_close(alone, batch, atol=1e-5, rtol=1e-5, equal_nan=name in RANGED)
         torch.testing.assert_close(mixed, batch, atol=1e-5, rtol=1e-5, equal_nan=name in RANGED)
@@ -107,6 +115,8 @@ def test_minibatch_discrimination_makes_the_score_batch_dependent_so_both_sample
     torch.manual_seed(0)
     if not zoo.create(name, image_shape=(1, 28, 28)).density_samplers():
         pytest.skip(f"{name}'s discriminator serves no sampler in the first place")
+    if name in PER_CLASS:
+        pytest.skip(f"{name} refuses minibatch discrimination when built: it reads D's features without the labels")
     model = zoo.create(name, image_shape=(1, 28, 28), techniques=AdversarialTechniques(minibatch_kernels=8)).eval()
     torch.nn.init.constant_(model.discriminator.minibatch_head.weight, 0.05)
     x = torch.rand(16, 1, 28, 28) * 2 - 1

@@ -509,13 +509,14 @@ def test_fit_with_the_shipped_extractor_on_an_image_folder_says_what_to_do(tmp_p
     assert "--trainer.callbacks.init_args.extractor classifier:" in output and "zoo train-classifier" in output
 
 
-def test_zoo_fit_trains_a_shipped_config_on_an_image_folder(tmp_path):
-    """One real process: a shipped Fashion-MNIST config, its data swapped for a folder, its quality curve scored by
-    a classifier of that folder; it trains and writes a checkpoint."""
+def test_zoo_fit_trains_a_shipped_conditional_config_on_an_image_folder(tmp_path):
+    """Real processes: a shipped conditional Fashion-MNIST config (cGAN), its data swapped for a folder whose
+    sub-folders are the classes, its quality curve scored by a classifier of that folder; it trains on the folder's
+    two classes, writes a checkpoint, and samples a class of the folder by its name."""
     root = two_classes(tmp_path / "pics", per_class=20)
     classifier = tmp_path / "pics.pt"
     save_classifier(ImageClassifier((1, 28, 28), 2), classifier, 0.5)  # the format `zoo train-classifier` writes
-    command = [sys.executable, "-m", "zoo.cli", "fit", "--config", "dcgan_small_fashion_mnist.yaml",
+    command = [sys.executable, "-m", "zoo.cli", "fit", "--config", "cgan_fashion_mnist.yaml",
                "--data", "datamodules.ImageFolderDataModule", "--data.init_args.root", str(root),
                "--data.init_args.image_size", "28", "--data.init_args.channels", "1",
                "--data.init_args.batch_size", "8", "--data.init_args.data_dir", str(tmp_path / "data"),
@@ -530,5 +531,12 @@ def test_zoo_fit_trains_a_shipped_config_on_an_image_folder(tmp_path):
     saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert saved["datamodule_hyper_parameters"]["root"] == str(root)
     assert saved["hyper_parameters"]["image_shape"] in ((1, 28, 28), [1, 28, 28])
+    assert saved["hyper_parameters"]["num_classes"] == 2  # the folder's classes, linked like the image shape
+    assert tuple(saved["hyper_parameters"]["class_names"]) == ("bright", "dark")
     metrics = next((tmp_path / "runs").glob("*/version_0/metrics.csv")).read_text()
     assert "val/fid[classifier:pics]" in metrics
+    out = tmp_path / "dark.png"
+    sampled = subprocess.run([sys.executable, "-m", "zoo.cli", "sample", "--ckpt", str(checkpoint), "--class", "Dark",
+                              "--n", "4", "--out", str(out), "--no-progress"], cwd=tmp_path, env=environment,
+                             capture_output=True, text=True, timeout=120)
+    assert sampled.returncode == 0 and out.is_file(), sampled.stderr[-2000:]

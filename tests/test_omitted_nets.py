@@ -57,9 +57,9 @@ def test_sampling_encoding_and_the_samplers_never_call_a_net_declared_training_o
             if hasattr(model, method):
                 getattr(model, method)(x, *condition)
         if "drs" in model.density_samplers():
-            assert model.log_density_ratio(x).shape == (4,)
+            assert model.log_density_ratio(x, *condition).shape == (4,)
         if "ddls" in model.density_samplers():
-            assert model.energy(x).shape == (4,)
+            assert model.energy(x, *condition).shape == (4,)
 
 
 def test_joint_and_latent_discriminators_are_training_only_and_ratio_estimating_ones_are_kept():

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from zoo.sampling.labels import resolve_labels
+
 CHUNK = 500
 """Images generated at once where the work can be split (plain samples, DRS, DDLS chains)."""
 
@@ -26,7 +28,12 @@ def activation_bytes(model, with_critic: bool = False) -> float:
     try:
         images = model.sample(2, seed=0) * 2 - 1
         if with_critic:
-            model.energy(images) if "ddls" in model.density_samplers() else model.log_density_ratio(images)
+            labels = resolve_labels(model, None, 2, torch.Generator().manual_seed(0))  # a conditional D's: per class
+            condition = () if labels is None else (labels,)
+            if "ddls" in model.density_samplers():
+                model.energy(images, *condition)
+            else:
+                model.log_density_ratio(images, *condition)
     finally:
         for hook in hooks:
             hook.remove()

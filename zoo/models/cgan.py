@@ -20,22 +20,16 @@ from zoo.nets.conditional import DISCRIMINATOR_CONDITIONING, GENERATOR_CONDITION
 from zoo.registry import register
 from zoo.sampling.modes import SamplerNotApplicable, refusal
 
-CONDITIONAL_RATIO = (
-    "but its discriminator D(x, y) judges an image together with its label: at its optimum it estimates the "
-    "class-conditional ratio log p_data(x | y)/p_g(x | y), which needs each image's label, and zoo's DRS and DDLS read "
-    "a ratio of the image alone (per-class sampling is not implemented yet)"
-)
 HINGE_CONDITIONAL = (
     "but the optimum of the hinge loss, D* = sign(p_data - p_g) clipped to [-1, 1], says where the data is denser than "
-    "the generator, not by how much, so no density ratio or energy can be read from it; with loss logistic or "
-    "least_squares its D(x, y) would estimate the class-conditional ratio log p_data(x | y)/p_g(x | y), which needs "
-    "each image's label, and zoo's DRS and DDLS read a ratio of the image alone (per-class sampling is not "
-    "implemented yet)"
+    "the generator, not by how much, so no density ratio or energy can be read from it, for any class (train with "
+    "loss logistic or least_squares: then D(x, y) estimates log p_data(x | y)/p_g(x | y) and DRS and DDLS sample "
+    "each class)"
 )
 CLASSIFIER_RATIO = (
-    "but ACGAN's source head is trained on images whose labels the generator was given: at its optimum it estimates "
-    "log p_data(x)/p_g(x) for the generator's mixture over the training labels, and the samplers' proposals would "
-    "need those labels, which zoo's DRS and DDLS do not draw yet"
+    "but ACGAN's source head judges the image alone: at its optimum it estimates the marginal log p_data(x)/p_g(x) "
+    "of the generator's mixture over classes, not log p_data(x | y)/p_g(x | y), so accepting or moving a sample of "
+    "class y by it would not target that class's data (the concat and projection discriminators, D(x, y), do)"
 )
 
 
@@ -67,9 +61,10 @@ class CGAN(Conditional, GAN):
     ``least_squares``). Labels are class indices, or for ``label_kind: attributes`` (CelebA) 0/1 vectors, the same
     nets taking either (one-hot or multi-hot; the class head then gives one logit per attribute).
 
-    DRS and DDLS are refused: D's optimum gives the ratio of ``p_data(x | y)/p_g(x | y)`` (or, for the classifier, a
-    marginal over the training labels), and the samplers do not yet pass labels (:data:`CONDITIONAL_RATIO`). Feature
-    matching and minibatch discrimination are refused too: both read D's features of images without their labels.
+    DRS and DDLS sample per class (:meth:`density_samplers`): the concat and projection D(x, y) estimate
+    ``log p_data(x | y)/p_g(x | y)`` under the logistic and least-squares losses; the hinge optimum and the
+    classifier's source head (a marginal over classes) are refused. Feature matching and minibatch discrimination
+    are refused: both read D's features of images without their labels.
 
     Args:
         image_shape: (C, H, W) of the data (linked from the data module).
@@ -177,19 +172,28 @@ class CGAN(Conditional, GAN):
                               "d/class_accuracy_fake": label_accuracy(fake_logits, labels)})
         return evaluated
 
-    # --- what D estimates --------------------------------------------------------------------------------------
+    # --- what D estimates: per class --------------------------------------------------------------------------
 
     def density_samplers(self) -> tuple[str, ...]:
-        return ()
+        """DRS and DDLS per class where D(x, y) estimates the class-conditional ratio: the concat and projection
+        discriminators under the logistic or least-squares loss. G's labels follow the data's (the batch's), so the
+        label marginals cancel: ``D*(x, y)`` gives ``log p_data(x, y)/p_g(x, y) = log p_data(x | y)/p_g(x | y)``."""
+        if self.loss == "hinge" or self.discriminator_conditioning == "classifier":
+            return ()
+        return ("drs", "ddls")
 
-    def log_density_ratio(self, x: Tensor) -> Tensor:
-        raise self.sampler_refusal("drs")
-
-    def energy(self, x: Tensor) -> Tensor:
-        raise self.sampler_refusal("ddls")
+    def log_density_ratio(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        """``log p_data(x | y)/p_g(x | y)`` per image (B,) of images ``x`` with their ``labels`` (one per image),
+        from D(x, y) at its optimum (:meth:`~zoo.models.gan.GAN.ratio_of_scores`)."""
+        self.require_sampler("drs")
+        if labels is None:
+            raise InvalidArgument(f"{type(self).__name__}'s discriminator estimates log p_data(x | y)/p_g(x | y): give "
+                                  "the images' labels (log_density_ratio(x, labels)).")
+        return self.ratio_of_scores(self.critic(x, labels)[0])
 
     def sampler_refusal(self, sampler: str) -> SamplerNotApplicable:
         if self.loss == "hinge":
             return refusal(self, sampler, HINGE_CONDITIONAL)
-        reason = CLASSIFIER_RATIO if self.discriminator_conditioning == "classifier" else CONDITIONAL_RATIO
-        return refusal(self, sampler, reason)
+        if self.discriminator_conditioning == "classifier":
+            return refusal(self, sampler, CLASSIFIER_RATIO)
+        return super().sampler_refusal(sampler)

@@ -20,8 +20,9 @@ class CGANPD(CGAN):
     discriminator without normalisation layers and with torch's initialisation, n_dis = 5, Adam(2e-4, betas
     (0, 0.9)), the paper's CIFAR-10 setting.
 
-    The hinge optimum holds no density ratio, so DRS and DDLS are refused; with ``loss: logistic`` D's optimum is the
-    class-conditional ratio, which the samplers do not read yet (see :class:`~zoo.models.cgan.CGAN`).
+    The hinge optimum holds no density ratio, so DRS and DDLS are refused; with ``loss: logistic`` (or
+    ``least_squares``) D's optimum is the class-conditional ratio, and DRS and DDLS sample each class by it (see
+    :class:`~zoo.models.cgan.CGAN`).
 
     Args:
         generator: factory ``(latent_dim, image_shape) -> net`` with batch norm (DCGAN's, the residual one).

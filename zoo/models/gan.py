@@ -165,11 +165,15 @@ class GAN(AdversarialModel):
         return () if self.loss == "hinge" else ("drs", "ddls")
 
     def log_density_ratio(self, x: Tensor) -> Tensor:
-        """``log p_data/p_g`` from D at its optimum: ``D* = α p / (p + p_g)`` (logistic, α = ``real_label``; the
-        logit when α = 1) or ``D* = (b p + a p_g)/(p + p_g)`` (least squares). The hinge loss's optimum gives none."""
+        """``log p_data/p_g`` from D at its optimum (:meth:`ratio_of_scores`)."""
+        return self.ratio_of_scores(self.discriminator(x))
+
+    def ratio_of_scores(self, scores: Tensor) -> Tensor:
+        """``log p_data/p_g`` from D's outputs at its optimum: ``D* = α p / (p + p_g)`` (logistic, α =
+        ``real_label``; the logit when α = 1) or ``D* = (b p + a p_g)/(p + p_g)`` (least squares). The hinge loss's
+        optimum gives none."""
         if self.loss == "hinge":
             raise self.sampler_refusal("drs")
-        scores = self.discriminator(x)
         if self.loss == "least_squares":
             return least_squares_log_density_ratio(scores, *self.least_squares_coding[:2])
         return logistic_log_density_ratio(scores, self.real_label)

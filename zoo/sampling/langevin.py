@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from zoo.core.base import to_unit_range
+from zoo.sampling.labels import resolve_labels
 from zoo.sampling.modes import SamplerWarning
 
 STEPS = 1000
@@ -131,26 +132,33 @@ def latent_langevin(
 
 
 def ddls(model, n: int, steps: int = STEPS, step_size: float = STEP_SIZE, noise_scale: float = 1.0,
-         seed: int | None = None) -> tuple[Tensor, LangevinRun]:
+         seed: int | None = None, labels=None) -> tuple[Tensor, LangevinRun]:
     """DDLS samples, images (n, C, H, W) in [0, 1], and their chains: Langevin in z on
     ``E(z) = ||z||²/2 - d(G(z))`` with d the model's :meth:`energy` and G its
-    :meth:`~zoo.core.base.GenerativeModel.proposal`, then G(z). Models that cannot serve ``ddls`` are refused."""
+    :meth:`~zoo.core.base.GenerativeModel.proposal`, then G(z). Models that cannot serve ``ddls`` are refused.
+
+    A conditional model moves each chain within one class y: ``E(z) = ||z||²/2 - d(G(z, y), y)``, whose d estimates
+    ``log p_data(x | y)/p_g(x | y)``; ``labels`` as :func:`~zoo.sampling.labels.resolve_labels` reads them (None:
+    drawn as the model draws them, one per chain)."""
     model.require_sampler("ddls")
     if n < 1:
         raise ValueError(f"DDLS draws n >= 1 samples, got {n}")
     model.eval()
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     z0 = model.sample_latent(n, generator)
-    run = latent_langevin(z0, lambda z: model.energy(model.proposal(z)), steps, step_size, noise_scale, generator)
+    chain_labels = resolve_labels(model, labels, n, generator)  # None for an unconditional model
+    condition = () if chain_labels is None else (chain_labels,)
+    run = latent_langevin(z0, lambda z: model.energy(model.proposal(z, *condition), *condition), steps, step_size,
+                          noise_scale, generator)
     with torch.no_grad():
-        return to_unit_range(model.proposal(run.z)), run
+        return to_unit_range(model.proposal(run.z, *condition)), run
 
 
 def ddls_sample(model, n: int, steps: int = STEPS, step_size: float = STEP_SIZE, noise_scale: float = 1.0,
-                seed: int | None = None) -> Tensor:
+                seed: int | None = None, labels=None) -> Tensor:
     """The images of :func:`ddls`; a :class:`SamplerWarning` when the chains have not settled or moves were
     refused."""
-    images, run = ddls(model, n, steps, step_size, noise_scale, seed)
+    images, run = ddls(model, n, steps, step_size, noise_scale, seed, labels)
     if not run.settled or run.refused:
         warnings.warn(SamplerWarning(f"DDLS: {run.summary()}"), stacklevel=2)
     return images

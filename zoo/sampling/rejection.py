@@ -155,16 +155,65 @@ class DiscriminatorRejectionSampler:
 
 
 def drs_for_model(model, burn_in: int = 10_000, gamma_quantile: float | None = 0.8, batch_size: int = 500,
-                  held_out: Tensor | None = None) -> DiscriminatorRejectionSampler:
+                  held_out: Tensor | None = None, label: Tensor | None = None) -> DiscriminatorRejectionSampler:
     """A :class:`DiscriminatorRejectionSampler` over the model's :meth:`~zoo.core.base.GenerativeModel.proposal`
     (images in [-1, 1]) that accepts by its :meth:`~zoo.core.base.GenerativeModel.log_density_ratio`, calibrated
-    on ``held_out`` real images in [0, 1] when given; models that cannot serve ``drs`` are refused."""
+    on ``held_out`` real images in [0, 1] when given; models that cannot serve ``drs`` are refused.
+
+    A conditional model samples one class: ``label`` (a class index, or an attribute vector) is given to G and D,
+    so the proposals are ``G(z, y)``, accepted by ``D(x, y)``'s estimate of ``log p_data(x | y)/p_g(x | y)``: exact
+    rejection sampling of ``p_data(x | y)``; ``held_out`` are then images of that class."""
     model.require_sampler("drs")
+    if model.conditional and label is None:
+        raise ValueError(f"{type(model).__name__} samples by DRS one class at a time: give the class (label=)")
     model.eval()
+    one = None if label is None else label.to(model.device).reshape(1, -1 if model.label_kind == "attributes" else 1)
+    if one is not None and model.label_kind != "attributes":
+        one = one.reshape(1)
+
+    def condition(n: int) -> tuple[Tensor, ...]:
+        return () if one is None else (one.expand(n, *one.shape[1:]),)
 
     def propose(n: int) -> Tensor:
-        return model.proposal(model.sample_latent(n))
+        return model.proposal(model.sample_latent(n), *condition(n))
+
+    def logit(x: Tensor) -> Tensor:
+        return model.log_density_ratio(x, *condition(len(x)))
 
     real = None if held_out is None else held_out.to(model.device) * 2 - 1
-    return DiscriminatorRejectionSampler(propose, model.log_density_ratio, burn_in, gamma_quantile,
-                                         batch_size=batch_size, held_out=real)
+    return DiscriminatorRejectionSampler(propose, logit, burn_in, gamma_quantile, batch_size=batch_size,
+                                         held_out=real)
+
+
+MIN_CALIBRATION_IMAGES = 20
+"""Held-out images of a class below which DRS does not calibrate that class's discriminator scores."""
+
+
+def drs_per_class(model, labels: Tensor, generator: torch.Generator | None = None, gamma_quantile: float | None = 0.8,
+                  held_out: Tensor | None = None, held_out_labels: Tensor | None = None, burn_in: int = 10_000,
+                  batch_size: int = 500) -> tuple[Tensor, dict]:
+    """DRS samples of a conditional model, image i of class ``labels[i]``: one sampler per distinct label (its own
+    burn-in, a share of ``burn_in``, and its own calibration on the ``held_out`` images of that label). Returns the
+    images (n, C, H, W) in [-1, 1] and the samplers by label index (``labels.unique``'s order)."""
+    distinct, which = labels.unique(dim=0, return_inverse=True)
+    images: Tensor | None = None
+    samplers = {}
+    for j, label in enumerate(distinct):
+        real = None
+        if held_out is not None:
+            same = held_out_labels.to(label.device) == label
+            same = same.all(-1) if same.dim() > 1 else same
+            real = held_out[same.cpu()]
+            if len(real) < MIN_CALIBRATION_IMAGES:
+                raise ValueError(f"only {len(real)} held-out images carry the label {label.tolist()}, too few to "
+                                 f"calibrate the discriminator on (at least {MIN_CALIBRATION_IMAGES}); give more "
+                                 "calibration images, or sample without calibration")
+        sampler = drs_for_model(model, max(batch_size, burn_in // len(distinct)), gamma_quantile, batch_size, real,
+                                label=label)
+        index = (which == j).nonzero().flatten()
+        accepted = sampler.sample(len(index), generator)
+        if images is None:
+            images = accepted.new_empty((len(labels), *accepted.shape[1:]))
+        images[index.to(images.device)] = accepted
+        samplers[j] = sampler
+    return images, samplers
