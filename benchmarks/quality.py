@@ -20,7 +20,8 @@ Columns, per config (``configs/<name>_fashion_mnist.yaml``: its nets, optimisers
   importance sampling (IWAE bound, ``--nll-k`` samples) for models with a Gaussian posterior.
 
 The report ends with the sampler comparison of ``benchmarks/samplers.py`` (DRS and DDLS on the published
-checkpoints), when ``docs/sampler_results.json`` exists.
+checkpoints), when ``docs/sampler_results.json`` exists, and the fitted latent priors' comparison of
+``benchmarks/latent_priors.py``, when ``docs/latent_prior_results.json`` exists.
 
     python benchmarks/quality.py --minutes 2                      # train every config, then score
     python benchmarks/quality.py --models vae,wae_gan --minutes 1 # update two rows
@@ -43,7 +44,8 @@ import time
 from pathlib import Path
 
 import torch
-from samplers import section as sampler_section  # benchmarks/ is the script's folder
+from latent_priors import section as latent_prior_section  # benchmarks/ is the script's folder
+from samplers import section as sampler_section
 from torchvision.utils import save_image
 
 import zoo
@@ -303,6 +305,9 @@ def report(rows: dict[str, dict], args) -> str:
     sampler_store = Path(args.report).parent / "sampler_results.json"
     if sampler_store.exists():
         lines += ["", *sampler_section(json.loads(sampler_store.read_text()))]
+    latent_prior_store = Path(args.report).parent / "latent_prior_results.json"
+    if latent_prior_store.exists():
+        lines += ["", *latent_prior_section(json.loads(latent_prior_store.read_text()))]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,8 @@
 
 Every DataModule yields ``(images, labels)`` batches: ``images`` float32 (B, C, H, W) with pixel values in
 [-1, 1] (uint8 ``v`` -> ``v / 127.5 - 1``), ``labels`` int64 class indices (B,), or (B, 40) 0/1 attributes for
-CelebA. ``image_shape`` (C, H, W), ``num_classes`` and ``class_names`` are known right after construction, before any
-data is read.
+CelebA. ``image_shape`` (C, H, W), ``num_classes``, ``class_names`` and ``dataset_size`` (the training split's
+images) are known right after construction, before any image is read.
 """
 
 from .base import (CorruptDatasetError, DatasetNotFoundError, DataSplitError, ImageDataModule, InMemoryLoader,

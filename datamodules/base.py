@@ -320,6 +320,20 @@ class ImageDataModule(L.LightningDataModule):
         return len(self.class_names)
 
     @property
+    def dataset_size(self) -> int:
+        """Images in the training split (after ``val_size`` and ``train_subset``), known without loading them: the N
+        of estimators over the whole training set (β-TCVAE's minibatch-weighted sampling); linked into models that
+        declare it, like ``num_classes``."""
+        available = max(self.training_pool_size() - self.val_size, 0)
+        return available if self.train_subset is None else min(available, self.train_subset)
+
+    def training_pool_size(self) -> int:
+        """Images the training and validation splits are drawn from, read from the files' headers or listings (the
+        dataset's published count while it is not on disk yet). Every data module reports it."""
+        raise NotImplementedError(f"{type(self).__name__} does not report the size of its training pool; define "
+                                  "training_pool_size() (the images the training and validation splits come from)")
+
+    @property
     def root(self) -> Path:
         """``data_dir`` as a path."""
         return Path(self.data_dir)

@@ -98,6 +98,14 @@ class CelebADataModule(ImageDataModule):
             f"  (000001.jpg ... 202599.jpg, from img_align_celeba.zip)\n{names}"
         )
 
+    def training_pool_size(self) -> int:
+        """The images of the official training split (partition 0 of ``list_eval_partition.txt``), or its published
+        162770 while the file is not on disk."""
+        path = self.folder / "list_eval_partition.txt"
+        if not path.is_file():
+            return 162770
+        return sum(1 for line in path.read_text().splitlines() if line.split()[1:2] == ["0"])
+
     def ensure_files(self) -> None:
         """Make the dataset available: already there or downloaded."""
         if self.files_present():

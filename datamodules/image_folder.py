@@ -137,6 +137,12 @@ class ImageFolderDataModule(ImageDataModule):
                            f"be in every split, and may be missing from training: {named(small)}. Add images to "
                            "them, or move them out of the folder.")
 
+    def training_pool_size(self) -> int:
+        """The listed images (the decoded ones once decoded, which ``skip_corrupt`` may leave fewer) less the test
+        split."""
+        count = len(self._decoded.rows) if self._decoded is not None else len(self.listing.files)
+        return count - self.test_size
+
     def train_classifier_command(self, out: str = "classifier.pt") -> str:
         """The command that trains a classifier of these images, for FID/KID curves (``classifier:OUT``)."""
         return (f"zoo train-classifier --data image_folder --root {self.folder} --image-size {self.image_size} "

@@ -147,6 +147,22 @@ class IDXDataModule(ImageDataModule):
         """The error for a dataset found nowhere: where it was looked for, partial copies, and how to get it."""
         return dataset_not_found(self.name, self.searched_dirs(), self.remedy() + self.partial_copies(), download_error)
 
+    def training_pool_size(self) -> int:
+        """The image count in the training images' IDX header (the uncompressed file, else the first ``.gz`` found;
+        8 bytes read), or the published 60000 while neither is on disk."""
+        name = IDX_FILES[0]
+        for path in [self.raw_dir / name, *(folder / f"{name}.gz" for folder in self.gzip_dirs())]:
+            if not path.is_file():
+                continue
+            try:
+                with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+                    magic, count = struct.unpack(">II", f.read(8))
+            except (OSError, EOFError, zlib.error, struct.error):
+                continue  # a corrupt file is named when the images are loaded
+            if magic == IMAGES_MAGIC:
+                return count
+        return 60000
+
     def prepare_data(self) -> None:
         """Make the IDX files available: already there, decompressed from local ``.gz`` files, or downloaded."""
         if self.files_present() or self.fetch_local():

@@ -109,6 +109,10 @@ class SyntheticDataModule(ImageDataModule):
         self.num_images = num_images
         self.num_test_images = num_test_images
 
+    def training_pool_size(self) -> int:
+        """``num_images``: the pool the training and validation splits are drawn from."""
+        return self.num_images
+
     def load_tensors(self, train: bool) -> TensorSplit:
         """Generate the pool and the test set from one seeded stream and return the requested part."""
         generator = torch.Generator().manual_seed(self.seed)

@@ -13,18 +13,23 @@ from zoo.pretrained import get, list_pretrained, pull, sha256_of
 
 MIN_CLASSES = 8  # of Fashion-MNIST's 10, by the shipped classifier, for a published default config
 
-# Shipped Fashion-MNIST configs not published yet (the conditional models of issue #33 and the GAN baselines of
-# issue #34 wait for their releases). The test below keeps
+# Shipped Fashion-MNIST configs not published yet (the conditional models of issue #33, the GAN baselines of issue #34
+# and the VAE baselines of issue #35 wait for their releases). The test below keeps
 # this set exact: publishing one fails it until the name is removed here, and a new config without a checkpoint too.
 NOT_YET_PUBLISHED: set[str] = {
     "acgan",
+    "beta_vae",
+    "betatc_vae",
     "cgan",
     "cgan_pd",
     "cvae",
     "dragan",
     "infogan",
+    "iwae",
     "lsgan",
     "sngan",
+    "vamp_vae",
+    "vqvae",
 }
 
 # Published although their own FID curve does not show that training is over (still improving, or too short to
@@ -39,8 +44,6 @@ PUBLISHED_PAST_THEIR_BEST: set[str] = {
     "dcgan_small_fashion_mnist",
     "fgan_fashion_mnist",
     "vaegan_fashion_mnist",
-    "veegan_fashion_mnist",
-    "wgan_fashion_mnist",
     "wgangp_fashion_mnist",
 }
 

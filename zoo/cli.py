@@ -37,6 +37,9 @@ __all__ = ["USER_ERRORS", "ConfigError", "ZooCLI", "explain_parse_error", "main"
 LIGHTNING_CHECKPOINT_NAMES = ("hpc", "best", "registry")
 LABEL_LINKS = ("num_classes", "class_names", "label_kind")
 """What the data decide about a conditional model's labels, linked into its arguments like the image shape."""
+DATA_LINKS = (*LABEL_LINKS, "dataset_size")
+"""Every fact the data decide for the models that declare it: the labels, and the training split's size (the N of
+β-TCVAE's minibatch-weighted sampling)."""
 """``--ckpt_path`` values that Lightning resolves itself (not files)."""
 
 zoo.registry.import_models()  # before any parser exists: short class names (``--model DCGAN``) resolve
@@ -121,7 +124,7 @@ class ZooCLI(LightningCLI):
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         # Likewise the labels of a conditional model (jsonargparse skips a link whose target the model does not
         # declare, so unconditional models take none); a config's own value that differs is refused.
-        for fact in LABEL_LINKS:
+        for fact in DATA_LINKS:
             parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
         parser.add_lightning_class_args(ImageGrids, "images")
         parser.add_lightning_class_args(ResumableCheckpoint, "checkpoint")
@@ -153,7 +156,7 @@ class ZooCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         init_args = config.get("model", {}).get("init_args") or {}
-        given = {fact: init_args.get(fact) for fact in LABEL_LINKS if init_args.get(fact) is not None}
+        given = {fact: init_args.get(fact) for fact in DATA_LINKS if init_args.get(fact) is not None}
         try:
             super().instantiate_classes()
         except InvalidArgument:  # a hyper-parameter out of its range: the message names it
@@ -226,15 +229,16 @@ class ZooCLI(LightningCLI):
 
 
 def check_label_settings(given: dict, datamodule) -> None:
-    """Refuse label settings a config gives the model (``num_classes``, ``class_names``, ``label_kind``) that differ
-    from its data's: the data decide them, as they decide the image shape."""
+    """Refuse data facts a config gives the model (``num_classes``, ``class_names``, ``label_kind``,
+    ``dataset_size``) that differ from its data's: the data decide them, as they decide the image shape."""
     differ = [f"{fact} {value!r} (the data's: {getattr(datamodule, fact)!r})" for fact, value in given.items()
               if (tuple(value) if isinstance(value, (list, tuple)) else value)
               != (tuple(getattr(datamodule, fact)) if fact == "class_names" else getattr(datamodule, fact))]
     if differ:
         raise ConfigError(f"the config sets the model's {'; '.join(differ)}, but the data module decides these (they "
                           f"are linked from --data). Fix: leave them out of the model's init_args; choose CelebA's "
-                          "attributes with --data.init_args.attributes.")
+                          "attributes with --data.init_args.attributes, the training split's size with "
+                          "--data.init_args.train_subset or val_size.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from zoo.sampling.classes import class_grid_inputs
 from zoo.sampling.codes import code_grid_latents
 from zoo.sampling.labels import resolve_labels
 from zoo.sampling.latent import slerp
+from zoo.sampling.modes import refused_modes
 
 
 class ImageGrids(L.Callback):
@@ -64,7 +65,7 @@ class ImageGrids(L.Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         generator = torch.Generator().manual_seed(self.seed)
         self._noise = pl_module.sample_latent(self.num_images, generator).cpu()
-        if self.interpolation_rows:
+        if self.interpolation_rows and "interpolate" not in refused_modes(pl_module):  # VQ-VAE: no path
             ends = [pl_module.sample_latent(self.interpolation_rows, generator) for _ in range(2)]
             self._path = slerp(*ends, torch.linspace(0, 1, self.interpolation_steps)).flatten(0, 1).cpu()
         if hasattr(pl_module, "reconstruct") and trainer.datamodule is not None:

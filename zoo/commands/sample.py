@@ -14,8 +14,13 @@ naming the modes that apply.
 A conditional model (``zoo list``: cgan, acgan, cgan_pd, cvae) draws its classes uniformly (attributes: at their
 training frequencies) unless ``--class`` names one: a class name (any case) or index, or for an attribute model
 (CelebA) attribute names joined by commas (``--class male,smiling``); it applies to plain, interpolate (strips
-within the class) and neighbours. Asking an unconditional model for a class or a class grid, or a model for a class
+within the class), neighbours, and drs and ddls, which sample each class by its own density ratio where the
+discriminator D(x, y) estimates log p_data(x | y)/p_g(x | y) (cgan, and cgan_pd under a logistic or least-squares
+loss). Asking an unconditional model for a class or a class grid, or a model for a class
 it does not know, is refused before any sampling.
+
+``--prior`` draws the latents of plain, interpolate and neighbours from a prior fitted to the model's codes after
+training (``zoo fit-prior``: ``gmm``, ``two-stage``) instead of the model's own (``plain``, the default).
 """
 
 import argparse
@@ -32,12 +37,14 @@ from zoo.progress import progress, shown
 from zoo.sampling.langevin import STEP_SIZE, STEPS
 from zoo.sampling.codes import grid_rows
 from zoo.sampling.labels import labels_refusal, resolve_labels
-from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes, codes_refusal
+from zoo.sampling.modes import MODES, SamplerNotApplicable, applicable_modes, check_mode, codes_refusal
 
 INTERPOLATION_STEPS = 10
 CODES_COLUMNS = 10
-CLASS_MODES = ("plain", "interpolate", "neighbours")
+CLASS_MODES = ("plain", "interpolate", "neighbours", "drs", "ddls")
 """The modes ``--class`` applies to."""
+PRIOR_MODES = ("plain", "interpolate", "neighbours")
+"""The modes that draw latents from a prior, so ``--prior`` applies to them."""
 HELP = "write a grid of samples from a checkpoint: zoo sample --ckpt PATH --n 64 --out grid.png [--mode ...]"
 
 
@@ -65,6 +72,9 @@ def parser() -> CommandParser:
     parser.add_argument("--class-grid", action="store_true",
                         help="one row per class of a conditional model, the same noise down each column (--mode "
                              "classes; --n columns)")
+    parser.add_argument("--prior", default="plain",
+                        help="where the latents come from: plain (the model's own prior) or a prior fitted to its "
+                             "codes by `zoo fit-prior` (gmm, two-stage); modes: " + ", ".join(PRIOR_MODES))
     parser.add_argument("--k", type=count, default=5, help="neighbours per sample")
     parser.add_argument("--gamma-quantile", type=number(float, UNIT), default=0.8,
                         help="DRS: quantile of F used as gamma")
@@ -95,6 +105,8 @@ def run(argv: list[str]) -> None:
     check_output(args.out, "--out", inputs=(args.ckpt,), suffixes=image_suffixes())  # before loading or sampling
     model = load(args.ckpt)
     args.labels = asked_labels(model, args)  # refusals of --class / --class-grid, before any work
+    check_prior_request(model, args)
+    check_mode(model, args.mode)  # a mode the model refuses for a reason of its own (VQ-VAE: interpolate, ...)
     if args.mode in ("reconstruct", "arithmetic") and args.mode not in applicable_modes(model):
         reason = ("its code leaves out the class it is conditioned on, so class means of codes hold no class to add "
                   "or subtract" if model.conditional else "it has no encoder")
@@ -122,7 +134,8 @@ def run(argv: list[str]) -> None:
         raise InvalidArgument(f"zoo sample --mode {args.mode}: {error}") from None
     check_finite_samples(images, args)
     save_image(images, args.out, nrow=nrow, padding=2, pad_value=1.0)
-    print(f"wrote {len(images)} images ({args.mode}) of {type(model).__name__} to {args.out}")
+    prior = "" if args.prior == "plain" else f", prior {args.prior}"
+    print(f"wrote {len(images)} images ({args.mode}{prior}) of {type(model).__name__} to {args.out}")
 
 
 class NonFiniteSamples(InvalidArgument):
@@ -158,6 +171,23 @@ def asked_labels(model, args):
     return resolve_labels(model, asked, 1)
 
 
+def check_prior_request(model, args) -> None:
+    """Refuse ``--prior`` with a mode that draws no latents from a prior, and a prior the checkpoint does not hold."""
+    from zoo.sampling.latent_priors import PLAIN, check_prior
+
+    if args.prior == PLAIN:
+        return
+    if args.mode not in PRIOR_MODES:
+        raise InvalidArgument(f"--prior applies to --mode {', '.join(PRIOR_MODES)}, not {args.mode} (it draws no "
+                              "latents from a prior). Fix: leave --prior out, or choose one of those modes.")
+    check_prior(model, args.prior)
+
+
+def _prior(args) -> dict:
+    """``prior=`` for the samplers when ``--prior`` names a fitted one; nothing for the model's own."""
+    return {} if args.prior == "plain" else {"prior": args.prior}
+
+
 def _classes(text: str) -> tuple[int, int, int]:
     """``a,b,c``: three class indices."""
     try:
@@ -171,11 +201,13 @@ def _classes(text: str) -> tuple[int, int, int]:
 
 def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.mode == "plain":
-        return generated_images(model, args.n, args.seed, CHUNK, labels=_every(args.labels, args.n)), args.nrow
+        return generated_images(model, args.n, args.seed, CHUNK, labels=_every(args.labels, args.n),
+                                **_prior(args)), args.nrow
     if args.mode == "interpolate":
         from zoo.sampling.latent import interpolation_strips
 
-        return interpolation_strips(model, args.n, args.steps, args.interpolation, args.seed, args.labels), args.steps
+        return (interpolation_strips(model, args.n, args.steps, args.interpolation, args.seed, args.labels,
+                                     **_prior(args)), args.steps)
     if args.mode == "classes":
         from zoo.sampling.classes import class_grid
 
@@ -185,28 +217,13 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
 
         return code_grid(model, args.n, args.steps, args.seed), args.n
     if args.mode == "drs":
-        from zoo.sampling.rejection import drs_for_model
-
-        model.require_sampler("drs")  # before loading any data
-        try:
-            held_out = _data(args, "val", args.calibration_n)[0] if args.calibrate else None
-        except CheckpointError as error:
-            raise CheckpointError(f"{error} DRS calibrates the discriminator on held-out images of that data. Fix: "
-                                  "give a checkpoint saved by `zoo fit`, or sample with --no-calibrate.") from None
-        sampler = drs_for_model(model, gamma_quantile=args.gamma_quantile, held_out=held_out)
-        generator = torch.Generator().manual_seed(args.seed)
-        images = torch.cat([sampler.sample(count, generator) for count in _chunks(args.n, "DRS")])
-        calibration = (f"calibrated on {len(held_out)} held-out images: log ratio = {sampler.scale:.3f}·d "
-                       f"{sampler.shift:+.3f}" if held_out is not None else "not calibrated")
-        unscored = f"; {sampler.unscored} candidates had no ratio and were rejected" if sampler.unscored else ""
-        print(f"DRS acceptance rate {sampler.acceptance_rate:.3f} ({calibration}{unscored})")
-        return to_unit_range(images), args.nrow
+        return _drs(model, args), args.nrow
     if args.mode == "ddls":
         from zoo.sampling.langevin import ddls
 
         images = []
         for i, count in enumerate(_chunks(args.n, "DDLS chains")):  # chunk i: seed + i
-            chunk, run = ddls(model, count, args.steps, args.step_size, seed=args.seed + i)
+            chunk, run = ddls(model, count, args.steps, args.step_size, seed=args.seed + i, labels=args.labels)
             if run.diverged:  # the chains left where the energy is finite: no verdict on settling, one error
                 raise NonFiniteSamples(
                     f"zoo sample --mode ddls: the Langevin chains diverged ({run.refused} of {run.steps * count} moves "
@@ -234,8 +251,38 @@ def _images(model, args) -> tuple[torch.Tensor, int]:
     if args.k > len(real):
         raise InvalidArgument(f"--k {args.k} asks for more neighbours than the {len(real)} training images of the "
                               f"checkpoint's data. Fix: give --k {len(real)} or fewer.")
-    samples = generated_images(model, args.n, args.seed, CHUNK, labels=_every(args.labels, args.n))
+    samples = generated_images(model, args.n, args.seed, CHUNK, labels=_every(args.labels, args.n), **_prior(args))
     return neighbour_panel(samples, real, args.k), args.k + 1
+
+
+def _drs(model, args) -> torch.Tensor:
+    """DRS samples in [0, 1], calibrated on held-out images unless --no-calibrate; a conditional model's per class
+    (one sampler per class asked for or drawn, calibrated on that class's held-out images)."""
+    from zoo.sampling.rejection import drs_for_model, drs_per_class
+
+    model.require_sampler("drs")  # before loading any data
+    try:
+        held_out, held_out_labels = _data(args, "val", args.calibration_n) if args.calibrate else (None, None)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error} DRS calibrates the discriminator on held-out images of that data. Fix: "
+                              "give a checkpoint saved by `zoo fit`, or sample with --no-calibrate.") from None
+    generator = torch.Generator().manual_seed(args.seed)
+    if model.conditional:
+        labels = resolve_labels(model, args.labels, args.n, generator)  # --class, or drawn like plain samples
+        images, samplers = drs_per_class(model, labels, generator, args.gamma_quantile, held_out, held_out_labels)
+        proposed = sum(s.proposed for s in samplers.values())
+        rate = sum(s.accepted for s in samplers.values()) / max(1, proposed)
+        calibration = (f"each class calibrated on its held-out images of {len(held_out)}" if held_out is not None
+                       else "not calibrated")
+        print(f"DRS acceptance rate {rate:.3f} over {len(samplers)} class(es) ({calibration})")
+        return to_unit_range(images)
+    sampler = drs_for_model(model, gamma_quantile=args.gamma_quantile, held_out=held_out)
+    images = torch.cat([sampler.sample(count, generator) for count in _chunks(args.n, "DRS")])
+    calibration = (f"calibrated on {len(held_out)} held-out images: log ratio = {sampler.scale:.3f}·d "
+                   f"{sampler.shift:+.3f}" if held_out is not None else "not calibrated")
+    unscored = f"; {sampler.unscored} candidates had no ratio and were rejected" if sampler.unscored else ""
+    print(f"DRS acceptance rate {sampler.acceptance_rate:.3f} ({calibration}{unscored})")
+    return to_unit_range(images)
 
 
 def _every(label, n: int):

@@ -48,6 +48,10 @@ class AutoencodingModel(GenerativeModel):
         """``x (B, C, H, W) in [-1, 1] -> z (B, latent_dim)``."""
         return self.encoder(x)
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """``E(x)`` (B, latent_dim): the code fitted latent priors are fitted to."""
+        return self.encode(x)
+
     def decode(self, z: Tensor) -> Tensor:
         """``z -> `` the decoder's raw (pre-sigmoid) output (B, C, H, W)."""
         return self.decoder(z)

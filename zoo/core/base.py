@@ -48,6 +48,8 @@ from zoo.core.codes import LatentCodes
 from zoo.core.omitted import OMITTED_KEY, cannot_train_from
 from zoo.core.rng import capture_rng_state, restore_rng_state
 from zoo.sampling.labels import resolve_labels
+from zoo.sampling.latent_priors import (PLAIN, check_prior, latent_code_refusal, priors_from_checkpoint,
+                                        priors_to_checkpoint)
 from zoo.sampling.modes import SamplerNotApplicable, refusal
 
 LossTerms = dict[str, Tensor]
@@ -158,6 +160,7 @@ class GenerativeModel(L.LightningModule):
         self._rng_to_restore: dict | None = None
         self._stepping = ""  # the player whose optimiser is stepping (for the gradient-norm log)
         self._log_this_batch = True  # whether this batch's terms and gradient norms are logged
+        self.latent_priors: dict = {}  # priors fitted to the codes after training (zoo fit-prior), by name
         self.save_hyperparameters()
         # Every hyper-parameter of the concrete class (and of the bases it passes them to) that declares a range,
         # before any net is built; then the sizes whose nets could not fit in memory.
@@ -224,6 +227,28 @@ class GenerativeModel(L.LightningModule):
         ``zoo evaluate --metrics code_accuracy`` matches to the data's classes; None (the default): no codes."""
         return None
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """The deterministic code (B, latent_dim) of images ``x`` (B, C, H, W) in [-1, 1] that fitted latent priors
+        (:mod:`zoo.sampling.latent_priors`) are fitted to and decoded from: an encoder model's ``E(x)`` or posterior
+        mean. Refused here, with the reason (:meth:`latent_code_obstacle`) and the models that have one."""
+        raise latent_code_refusal(self)
+
+    @classmethod
+    def latent_code_obstacle(cls) -> str | None:
+        """Why this model's images have no code to fit a latent prior to, or None where :meth:`latent_code` is
+        overridden (read from the class, so the models that can are listed without building any)."""
+        if any("latent_code" in vars(klass) for klass in cls.__mro__ if klass is not GenerativeModel):
+            return None
+        return "it has no encoder"
+
+    def draw_latent(self, n: int, generator: torch.Generator | None = None, prior: str | None = None) -> Tensor:
+        """``n`` latents from the model's own prior (``prior`` None or ``"plain"``: :meth:`sample_latent`) or from
+        the fitted prior named ``prior`` (``zoo fit-prior``); an unknown or unfitted one is refused."""
+        if prior is None or prior == PLAIN:
+            return self.sample_latent(n, generator)
+        check_prior(self, prior)
+        return self.latent_priors[prior].sample(n, generator).to(self.device)
+
     # --- what the discriminator estimates: the only quantities DRS and DDLS use --------------------------------
 
     def density_samplers(self) -> tuple[str, ...]:
@@ -232,17 +257,19 @@ class GenerativeModel(L.LightningModule):
         joint or latent discriminator estimates neither."""
         return ()
 
-    def log_density_ratio(self, x: Tensor) -> Tensor:
+    def log_density_ratio(self, x: Tensor, *condition: Tensor) -> Tensor:
         """``log p_data(x) / p_g(x)`` per image (B,) of images (B, C, H, W) in [-1, 1], as the discriminator at its
-        optimum estimates it: what Discriminator Rejection Sampling (Azadi et al. 2019) accepts by."""
+        optimum estimates it: what Discriminator Rejection Sampling (Azadi et al. 2019) accepts by. A conditional
+        model's discriminator D(x, y) gives the class-conditional ``log p_data(x | y) / p_g(x | y)`` of images with
+        their labels ``condition`` (one per image)."""
         raise self.sampler_refusal("drs")
 
-    def energy(self, x: Tensor) -> Tensor:
+    def energy(self, x: Tensor, *condition: Tensor) -> Tensor:
         """``d(x)`` per image (B,) such that ``p_t(x) ∝ p_g(x)·e^{d(x)}`` is the corrected model that
         Discriminator-Driven Latent Sampling (Che et al. 2020, eq. 5) samples. Where the discriminator estimates the
         log density ratio, ``d = log p_data/p_g`` and ``p_t = p_data`` (the default here)."""
         if "ddls" in self.density_samplers() and "drs" in self.density_samplers():
-            return self.log_density_ratio(x)
+            return self.log_density_ratio(x, *condition)
         raise self.sampler_refusal("ddls")
 
     def sampler_obstacle(self) -> str | None:
@@ -251,10 +278,11 @@ class GenerativeModel(L.LightningModule):
         nothing stands in the way. The samplers and :func:`~zoo.sampling.modes.applicable_modes` refuse then."""
         return None
 
-    def proposal(self, z: Tensor) -> Tensor:
+    def proposal(self, z: Tensor, *condition: Tensor) -> Tensor:
         """``G(z)`` in [-1, 1] of the generator the discriminator was trained against: what DRS and DDLS propose
-        from, since the discriminator's ratio is relative to that generator's density (:meth:`generate` here)."""
-        return self.generate(z)
+        from, since the discriminator's ratio is relative to that generator's density (:meth:`generate` here; a
+        conditional model's ``G(z, y)`` for the labels ``condition``)."""
+        return self.generate(z, *condition)
 
     def sampler_refusal(self, sampler: str) -> SamplerNotApplicable:
         """The error raised when ``sampler`` (``drs``/``ddls``) is not in :meth:`density_samplers` or a
@@ -381,7 +409,8 @@ class GenerativeModel(L.LightningModule):
     # --- sampling ----------------------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample(self, n: int, z: Tensor | None = None, seed: int | None = None, labels=None) -> Tensor:
+    def sample(self, n: int, z: Tensor | None = None, seed: int | None = None, labels=None,
+               prior: str | None = None) -> Tensor:
         """Draw ``n`` images ``(n, C, H, W)`` in [0, 1] (in eval mode; ``seed`` makes the draw reproducible).
 
         Args:
@@ -391,7 +420,13 @@ class GenerativeModel(L.LightningModule):
             labels: a conditional model's labels: class indices or names, or attributes (see the module docstring
                 and :func:`zoo.sampling.labels.resolve_labels`); None draws them. Refused for an unconditional
                 model.
+            prior: where the latents come from: None or ``"plain"`` the model's own prior, or the name of a prior
+                fitted to its codes (``"gmm"``, ``"two-stage"``; :mod:`zoo.sampling.latent_priors`).
         """
+        check_prior(self, prior)
+        if z is not None and prior not in (None, PLAIN):
+            raise InvalidArgument(f"sample(z=..., prior={prior!r}): the latents z are given, so no prior is drawn "
+                                  "from. Fix: give z or prior, not both.")
         if z is None:
             check_value("n", n, int, AT_LEAST_1)
             check_memory(f"sample(n={n})", 8.0 * n * (math.prod(self.image_shape) + self.latent_dim),
@@ -399,7 +434,7 @@ class GenerativeModel(L.LightningModule):
         if seed is not None:
             check_value("seed", seed, int, SEED)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = self.sample_latent(n, generator) if z is None else z.to(self.device)
+        z = self.draw_latent(n, generator, prior) if z is None else z.to(self.device)
         labels = resolve_labels(self, labels, len(z), generator)  # None for an unconditional model
         condition = () if labels is None else (labels,)
         was_training = self.training
@@ -428,6 +463,8 @@ class GenerativeModel(L.LightningModule):
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is not None:  # so evaluation can rebuild the data the model was trained on
             checkpoint["zoo"]["datamodule_class_path"] = _class_path(datamodule)
+        if self.latent_priors:  # kept as loaded: a resumed run carries them on unchanged
+            checkpoint["zoo"]["latent_priors"] = priors_to_checkpoint(self.latent_priors)
 
     def setup(self, stage: str) -> None:
         """Fit the trainer to a model of several players, whoever built it (the CLI or Python code):
@@ -455,6 +492,11 @@ class GenerativeModel(L.LightningModule):
         self.iteration = state.get("iteration", 0)
         self.train_seconds = state.get("train_seconds", 0.0)
         self._rng_to_restore = state.get("rng")
+        self.latent_priors = priors_from_checkpoint(state)
+        if self.latent_priors and self._trainer is not None:
+            rank_zero_warn(f"the checkpoint holds latent priors fitted to its codes ({', '.join(self.latent_priors)}); "
+                           "they are carried into this run's checkpoints unchanged, but this run moves the codes they "
+                           "were fitted to. Fix: fit them again afterwards (zoo fit-prior --ckpt NEW_CKPT ...).")
         per_rank = state.get("rng_per_rank")
         trainer = self._trainer
         if per_rank and trainer is not None and len(per_rank) == trainer.world_size:

@@ -98,6 +98,20 @@ class Conditional:
             return torch.full((self.num_classes,), 0.5, device=self.attribute_counts.device)
         return (self.attribute_counts / self.labels_seen).float()
 
+    @classmethod
+    def latent_code_obstacle(cls) -> str | None:
+        """A conditional model's code leaves out the class, which its decoder takes beside it: a prior fitted to
+        the codes would have to be one per class (p(z | y)), which zoo's fitted priors are not."""
+        if not hasattr(cls, "encode"):
+            return "it has no encoder"
+        return ("it is conditional: its code leaves out the class it is conditioned on, and a prior fitted to the "
+                "codes of all classes, drawn with a label of its own, would not be p(z | y)")
+
+    def latent_code(self, x: Tensor, *condition: Tensor) -> Tensor:
+        from zoo.sampling.latent_priors import latent_code_refusal
+
+        raise latent_code_refusal(self)
+
     def batch_condition(self, batch: tuple[Tensor, Tensor]) -> tuple[Tensor]:
         """``(labels,)`` of a batch, checked against the label space (their shape and type, no device sync)."""
         labels = batch[1]

@@ -9,11 +9,17 @@ The posterior family is four hooks: :meth:`~VariationalModel.encode` (x -> its p
 diagonal Gaussian; a subclass changes the family (e.g. Gumbel-softmax categoricals) by overriding them and
 ``encoder_outputs_per_latent``.
 
+The prior is :meth:`~VariationalModel.log_prior` (N(0, I) by default; the VampPrior overrides it together with
+``sample_latent`` and :meth:`~VariationalModel.kl_estimate`). Importance sampling (the IWAE training bound and the
+NLL of :mod:`zoo.metrics.likelihood`) reads one implementation of the log weights,
+:meth:`~VariationalModel.log_weights`: ``log w = log p(x|z) + log p(z) - log q(z|x)``.
+
 A conditional model (the CVAE) passes its labels as the last argument of ``encode``, ``decode``, ``generate``,
 ``reconstruct``, ``elbo_terms`` and ``evaluate`` (``*condition``), on to its nets; an unconditional one passes none.
 """
 
 import math
+from typing import NamedTuple
 
 import torch
 from lightning.pytorch.cli import OptimizerCallable
@@ -26,6 +32,24 @@ from zoo.losses.variational import bernoulli_nll, gaussian_kl, gaussian_nll, rep
 from zoo.nets import EncoderFactory, GeneratorFactory
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class LogWeights(NamedTuple):
+    """The parts of the importance log weights ``log w = log p(x|z) + log p(z) - log q(z|x)``, each (B, n)."""
+
+    log_px_z: Tensor
+    log_pz: Tensor
+    log_qz: Tensor
+
+    @property
+    def total(self) -> Tensor:
+        """``log w`` (B, n)."""
+        return self.log_px_z + self.log_pz - self.log_qz
+
+
+def log_mean_exp(log_w: Tensor, dim: int = 1) -> Tensor:
+    """``log (1/k) Σ_i exp(log_w_i)`` over ``dim`` (k its size), computed stably: the k-sample importance bound."""
+    return torch.logsumexp(log_w, dim=dim) - math.log(log_w.shape[dim])
 
 
 class VariationalModel(GenerativeModel):
@@ -96,10 +120,56 @@ class VariationalModel(GenerativeModel):
         """The representative code of q(z|x) used by :meth:`reconstruct` (the Gaussian's mean)."""
         return params[0]
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """The posterior's representative code (B, latent_dim) (its mean for the Gaussian): what fitted latent
+        priors are fitted to (:mod:`zoo.sampling.latent_priors`)."""
+        return self.posterior_mode(self.encode(x))
+
     def kl_divergence(self, params) -> Tensor:
         """``KL(q(z|x) || p(z))`` per image (B,)."""
         mu, logvar = params
         return gaussian_kl(mu.float(), logvar.float())
+
+    def kl_estimate(self, params, z: Tensor) -> Tensor:
+        """The KL term of the ELBO per image (B,) given the draw ``z`` (B, latent_dim) used for the reconstruction:
+        the closed form :meth:`kl_divergence` here; a prior with no closed-form KL (the VampPrior) returns the
+        single-sample estimate ``log q(z|x) - log p(z)``."""
+        return self.kl_divergence(params)
+
+    def log_prior(self, z: Tensor) -> Tensor:
+        """``log p(z)`` of latents (..., latent_dim), summed over the latent dimensions: shape (...).
+        The standard Gaussian N(0, I) here; a learned prior overrides it (and ``sample_latent`` to match)."""
+        return torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+
+    def log_posterior(self, params, z: Tensor) -> Tensor:
+        """``log q(z|x)`` of latents ``z`` (B, latent_dim) or (B, n, latent_dim) under each image's posterior
+        ``params``, summed over the latent dimensions: shape (B,) or (B, n)."""
+        mu, logvar = (t.float() for t in params)
+        std = torch.exp(0.5 * logvar)
+        if z.dim() == mu.dim() + 1:  # n draws per image
+            mu, std = mu[:, None], std[:, None]
+        return torch.distributions.Normal(mu, std).log_prob(z).sum(-1)
+
+    def posterior_samples(self, params, n: int) -> Tensor:
+        """``n`` reparameterised draws per image, z_i ~ q(z|x): shape (B, n, latent_dim)."""
+        mu, logvar = (t.float() for t in params)
+        std = torch.exp(0.5 * logvar)
+        return mu[:, None] + std[:, None] * torch.randn(mu.shape[0], n, mu.shape[1], device=mu.device)
+
+    def log_weights(self, target: Tensor, params, z: Tensor, *condition: Tensor) -> LogWeights:
+        """The importance log weights of ``n`` draws per image (Burda et al. 2016, eq. 8):
+        ``log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)``, each part (B, n).
+
+        Args:
+            target: the images (B, C, H, W) in [0, 1] (the likelihood's range).
+            params: their posterior's parameters, from :meth:`encode`.
+            z: the draws (B, n, latent_dim), e.g. :meth:`posterior_samples`.
+            condition: a conditional model's labels (B, ...), one per image.
+        """
+        n = z.shape[1]
+        decoded = self.decode(z.flatten(0, 1), *(c.repeat_interleave(n, dim=0) for c in condition))
+        log_px_z = -self.reconstruction_nll(decoded, target.repeat_interleave(n, dim=0)).view(-1, n)
+        return LogWeights(log_px_z, self.log_prior(z), self.log_posterior(params, z))
 
     def decode(self, z: Tensor, *condition: Tensor) -> Tensor:
         """``z -> `` the decoder's raw output (Bernoulli logits or Gaussian pre-sigmoid means)."""
@@ -127,7 +197,7 @@ class VariationalModel(GenerativeModel):
         params = self.encode(x, *condition)
         z = self.posterior_sample(params)
         recon = self.reconstruction_nll(self.decode(z, *condition), (x.float() + 1) / 2).mean()
-        kl = self.kl_divergence(params).mean()
+        kl = self.kl_estimate(params, z).mean()
         return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl, "nelbo": recon + kl}
 
     def evaluate(self, real: Tensor, *condition: Tensor) -> LossTerms:

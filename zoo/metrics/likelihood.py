@@ -11,10 +11,12 @@ import math
 import torch
 from torch import Tensor
 
+from zoo.core.variational import log_mean_exp
+
 
 def supports_nll(model) -> bool:
     """Whether ``model`` has a Gaussian encoder and an explicit decoder likelihood."""
-    return all(hasattr(model, name) for name in ("encode", "decode", "reconstruction_nll")) and getattr(
+    return all(hasattr(model, name) for name in ("encode", "posterior_samples", "log_weights")) and getattr(
         model, "gaussian_posterior", True
     )
 
@@ -24,6 +26,8 @@ def importance_sampled_nll(model, images: Tensor, k: int = 1000, chunk: int = 25
                            labels: Tensor | None = None) -> Tensor:
     """``-log p(x)`` estimated with ``k`` importance samples, in nats, for images (B, C, H, W) in [-1, 1]. Shape (B,).
 
+    The log weights are the model's own :meth:`~zoo.core.variational.VariationalModel.log_weights` (the same that
+    the IWAE trains on), so the prior is the model's ``log_prior``: N(0, I), or a learned one such as the VampPrior.
     A conditional model (the CVAE) needs the images' ``labels`` and bounds ``-log p(x | y)`` (Sohn et al. 2015,
     eq. 6: the same bound with q(z | x, y) and p(x | z, y), the prior N(0, I))."""
     if not supports_nll(model):
@@ -32,20 +36,13 @@ def importance_sampled_nll(model, images: Tensor, k: int = 1000, chunk: int = 25
         raise ValueError(f"{type(model).__name__} bounds log p(x | y): give the images' labels")
     condition = () if labels is None else (labels,)
     model.eval()
-    mu, logvar = (t.float() for t in model.encode(images, *condition))
-    std = torch.exp(0.5 * logvar)
+    params = model.encode(images, *condition)
     target = (images.float() + 1) / 2
     log_weights = []
     for start in range(0, k, chunk):
-        n = min(chunk, k - start)
-        z = mu[:, None] + std[:, None] * torch.randn(mu.shape[0], n, mu.shape[1], device=mu.device)  # (B, n, D)
-        decoded = model.decode(z.flatten(0, 1), *(c.repeat_interleave(n, dim=0) for c in condition))
-        repeated = target.repeat_interleave(n, dim=0)
-        log_px_z = -model.reconstruction_nll(decoded, repeated).view(-1, n)
-        log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
-        log_qz = torch.distributions.Normal(mu[:, None], std[:, None]).log_prob(z).sum(-1)
-        log_weights.append(log_px_z + log_pz - log_qz)
-    return -(torch.logsumexp(torch.cat(log_weights, dim=1), dim=1) - math.log(k))
+        z = model.posterior_samples(params, min(chunk, k - start))  # (B, n, D)
+        log_weights.append(model.log_weights(target, params, z, *condition).total)
+    return -log_mean_exp(torch.cat(log_weights, dim=1), dim=1)
 
 
 @torch.no_grad()

@@ -52,12 +52,15 @@ def real_images(datamodule, split: str, n: int) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def generated_images(model, n: int, seed: int = 0, batch_size: int = 500, labels: Tensor | None = None) -> Tensor:
+def generated_images(model, n: int, seed: int = 0, batch_size: int = 500, labels: Tensor | None = None,
+                     prior: str | None = None) -> Tensor:
     """``n`` samples in [0, 1], drawn in batches with seeds ``seed, seed + 1, ...`` (reproducible); a conditional
-    model's ``labels`` (n,) say which class each is asked for (None: the model's own choice)."""
+    model's ``labels`` (n,) say which class each is asked for (None: the model's own choice); ``prior`` names a
+    fitted latent prior to draw from (None: the model's own, see :mod:`zoo.sampling.latent_priors`)."""
     starts = range(0, n, batch_size)
     chunks = [model.sample(min(batch_size, n - start), seed=seed + i,
-                           **({} if labels is None else {"labels": labels[start:start + batch_size]})).cpu()
+                           **({} if labels is None else {"labels": labels[start:start + batch_size]}),
+                           **({} if prior is None else {"prior": prior})).cpu()
               for i, start in enumerate(progress(starts, f"sampling {n} images", len(starts)))]
     return torch.cat(chunks)
 

@@ -123,6 +123,10 @@ class AlphaGAN(GenerativeModel):
         """``E(x)`` (B, latent_dim)."""
         return self.encoder(x)
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """``E(x)``: the code fitted latent priors are fitted to."""
+        return self.encode(x)
+
     def generate(self, z: Tensor) -> Tensor:
         return torch.tanh(self.generator(z))
 

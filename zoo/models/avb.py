@@ -72,6 +72,10 @@ class AVB(VariationalModel):
         """One draw ``z ~ q(z|x)`` (B, latent_dim)."""
         return self.encoder(x)
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """The code of ε = 0 (B, latent_dim), the deterministic representative of q(z|x) that reconstruct uses."""
+        return self.encoder(x, torch.zeros(x.shape[0], self.encoder.noise_dim, device=x.device))
+
     def reconstruct(self, x: Tensor) -> Tensor:
         """Decoder mean at the code of ε = 0, a deterministic representative of q(z|x), in [-1, 1]."""
         return self.generate(self.encoder(x, torch.zeros(x.shape[0], self.encoder.noise_dim, device=x.device)))

@@ -72,6 +72,10 @@ class BiGAN(GenerativeModel):
         out = self.encoder(x)
         return out.chunk(2, dim=1)[0] if self.stochastic_encoder else out
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """``E(x)`` (the posterior mean for a stochastic encoder): the code fitted latent priors are fitted to."""
+        return self.encode(x)
+
     def encode_sample(self, x: Tensor) -> Tensor:
         """A draw z ~ q(z|x) (the code itself for a deterministic encoder)."""
         if not self.stochastic_encoder:

@@ -96,6 +96,16 @@ class GumbelSoftmaxVAE(VariationalModel):
         """The most probable class of every variable, one-hot (B, N·K)."""
         return F.one_hot(logits.argmax(-1), self.categories).flatten(1).float()
 
+    @classmethod
+    def latent_code_obstacle(cls) -> str:
+        return ("its code is discrete (one-hot categoricals), which a Gaussian mixture or a second Gaussian VAE "
+                "cannot model; its uniform prior already matches the categorical posterior's support")
+
+    def latent_code(self, x: Tensor) -> Tensor:
+        from zoo.sampling.latent_priors import latent_code_refusal
+
+        raise latent_code_refusal(self)
+
     def kl_divergence(self, logits: Tensor) -> Tensor:
         return categorical_kl_uniform(logits)
 

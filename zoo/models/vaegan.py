@@ -84,6 +84,10 @@ class VAEGAN(GenerativeModel):
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """The posterior mean mu(x): the code fitted latent priors are fitted to."""
+        return self.encode(x)[0]
+
     def generate(self, z: Tensor) -> Tensor:
         return torch.tanh(self.decoder(z))
 

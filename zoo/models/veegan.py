@@ -93,6 +93,10 @@ class VEEGAN(GenerativeModel):
         """``F(x)`` (B, latent_dim)."""
         return self.reconstructor(x)
 
+    def latent_code(self, x: Tensor) -> Tensor:
+        """``F(x)``: the code fitted latent priors are fitted to."""
+        return self.encode(x)
+
     def reconstruct(self, x: Tensor) -> Tensor:
         """``G(F(x))`` in [-1, 1]."""
         return self.generate(self.encode(x))

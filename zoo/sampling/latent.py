@@ -4,6 +4,7 @@ import torch
 from torch import Tensor
 
 from zoo.sampling.labels import resolve_labels
+from zoo.sampling.modes import check_mode
 
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
@@ -26,15 +27,20 @@ def slerp(a: Tensor, b: Tensor, t: Tensor, eps: float = 1e-7) -> Tensor:
 
 @torch.no_grad()
 def interpolation_strips(model, rows: int = 8, steps: int = 10, mode: str = "slerp", seed: int = 0,
-                         labels=None) -> Tensor:
+                         labels=None, prior: str | None = None) -> Tensor:
     """``rows`` strips of ``steps`` images between pairs of random latents; images (rows·steps, C, H, W) in [0, 1].
 
     A conditional model interpolates within a class: each strip keeps one label, ``labels`` (one for every strip,
-    or one per strip, as :func:`~zoo.sampling.labels.resolve_labels` reads them) or drawn as the model draws them."""
+    or one per strip, as :func:`~zoo.sampling.labels.resolve_labels` reads them) or drawn as the model draws them.
+    ``prior`` names a fitted latent prior to draw the ends from (None: the model's own)."""
     if mode not in ("lerp", "slerp"):
         raise ValueError(f"unknown interpolation {mode!r}; choose lerp or slerp")
+    check_mode(model, "interpolate")  # e.g. grids of discrete codes have no path between them
     generator = torch.Generator().manual_seed(seed)
-    a, b = model.sample_latent(rows, generator), model.sample_latent(rows, generator)
+    if prior is None:
+        a, b = model.sample_latent(rows, generator), model.sample_latent(rows, generator)
+    else:
+        a, b = model.draw_latent(rows, generator, prior), model.draw_latent(rows, generator, prior)
     path = (slerp if mode == "slerp" else lerp)(a, b, torch.linspace(0, 1, steps))
     row_labels = resolve_labels(model, labels, rows, generator)
     along = None if row_labels is None else row_labels.repeat_interleave(steps, dim=0)  # one label per strip
@@ -60,6 +66,7 @@ def class_mean_latents(model, images: Tensor, labels: Tensor, classes: list[int]
 @torch.no_grad()
 def latent_arithmetic(model, images: Tensor, labels: Tensor, a: int, b: int, c: int) -> Tensor:
     """``mean(a) - mean(b) + mean(c)`` in code space, decoded: images [a, b, c, result] in [0, 1]. Shape (4, C, H, W)."""
+    check_mode(model, "arithmetic")  # e.g. the indices of discrete codes have no means
     means = class_mean_latents(model, images, labels, [a, b, c])
     result = means[0] - means[1] + means[2]
     return model.sample(4, z=torch.cat([means, result[None]]))

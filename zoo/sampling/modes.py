@@ -30,11 +30,33 @@ def applicable_modes(model) -> tuple[str, ...]:
     codes = hasattr(model, "latent_codes") and model.latent_codes() is not None
     conditional = getattr(model, "conditional", False)
     supported = set(model.density_samplers()) if model.sampler_obstacle() is None else set()
-    return tuple(m for m in MODES if (m not in ("reconstruct", "arithmetic") or encoder)
+    refused = refused_modes(model)
+    return tuple(m for m in MODES if m not in refused and (m not in ("reconstruct", "arithmetic") or encoder)
                  and (m != "arithmetic" or not conditional)
                  and (m != "codes" or codes)
                  and (m != "classes" or conditional)
                  and (m not in DENSITY_SAMPLERS or m in supported))
+
+
+def refused_modes(model) -> dict[str, str]:
+    """The modes a model refuses for a reason of its own, ``{mode: reason}``: what its ``inapplicable_modes()`` says
+    (e.g. VQ-VAE: no interpolation or arithmetic between grids of discrete codes); ``{}`` for a model without it."""
+    declared = getattr(model, "inapplicable_modes", None)
+    return dict(declared()) if callable(declared) else {}
+
+
+def mode_refusal(model, mode: str) -> SamplerNotApplicable:
+    """The error for ``mode`` on a model that refuses it in :func:`refused_modes`, naming its reason and the modes
+    that apply."""
+    name = type(model).__name__
+    return SamplerNotApplicable(f"{mode} does not apply to {name}: {refused_modes(model)[mode]}; "
+                                f"modes that apply: {', '.join(applicable_modes(model))}")
+
+
+def check_mode(model, mode: str) -> None:
+    """Raise :func:`mode_refusal` when ``model`` refuses ``mode`` for a reason of its own."""
+    if mode in refused_modes(model):
+        raise mode_refusal(model, mode)
 
 
 def models_with_codes() -> list[str]:
