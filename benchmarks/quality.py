@@ -109,7 +109,7 @@ def autoencoding_scores(model, test: torch.Tensor) -> dict:
 
 def score(name: str, checkpoint: Path, seconds: float | None, args, classifier, grid: bool = True) -> dict:
     model, data = zoo.load(checkpoint), load_datamodule(checkpoint)
-    metrics = ("fid", "kid", "is", "pr", "diversity", "nll")
+    metrics = ("fid", "kid", "is", "pr", "diversity", "nll", *(("accuracy", "ifid") if model.conditional else ()))
     row = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
     test, _ = real_images(data, "test", args.recon_images)
     row.update(autoencoding_scores(model, test))
@@ -250,7 +250,27 @@ def published_report(args) -> list[str]:
             f"{r.get('classes', '–')} | {num('recon_mse', 4)} | "
             f"{num('nelbo_nats', 1, '~' if r.get('model') == 'AVB' else '')} | {num('nll_nats', 1)} |"
         )
-    return lines + coverage_notes(rows) + ["", "# Equal small budget: every config for 2 minutes", ""]
+    return lines + conditional_section(rows) + coverage_notes(rows) + [
+        "", "# Equal small budget: every config for 2 minutes", ""]
+
+
+def conditional_section(rows: dict) -> list[str]:
+    """The conditional models' own columns: does a sample show the class asked for, and the intra-class FID."""
+    tag = "[fmnist-classifier]"
+    conditional = {name: r for name, r in sorted(rows.items()) if r.get("accuracy" + tag) is not None}
+    if not conditional:
+        return []
+    lines = ["", "Conditional models, asked for each class in turn (`zoo evaluate --metrics accuracy,ifid`): "
+             "accuracy = the share of samples the shipped classifier assigns to the class asked for (its accuracy on "
+             "as many real test images in brackets); iFID = per class, FID of that class's samples against that "
+             "class's test images, averaged over the classes (the worst class beside it).", "",
+             "| model | accuracy | mean iFID | worst class (iFID) |", "| --- | ---: | ---: | --- |"]
+    for name, r in conditional.items():
+        per_class = r.get("ifid_per_class" + tag) or {}
+        worst = max(per_class, key=per_class.get) if per_class else None
+        lines.append(f"| {name} | {r['accuracy' + tag]:.3f} ({r.get('accuracy_real' + tag, float('nan')):.3f}) | "
+                     f"{r['ifid' + tag]:.2f} | " + (f"{worst} ({per_class[worst]:.2f})" if worst else "–") + " |")
+    return lines
 
 
 def coverage_notes(rows: dict) -> list[str]:

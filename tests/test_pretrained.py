@@ -663,3 +663,28 @@ def test_published_run_configs_hold_no_output_location_of_the_publisher():
     assert config["seed_everything"] == 3
     for path in (REPO / "zoo" / "pretrained").glob("*.config.yaml"):
         assert portable_run_config(path.read_text()) == path.read_text(), f"{path.name}: run zoo publish again"
+
+
+def test_a_conditional_release_shows_a_row_per_class_and_is_scored_per_class(tmp_path, monkeypatch):
+    """zoo publish of a conditional model: the grid is the class grid (a row per class, 8 columns), the card says so
+    and shows how to ask for a class, and the metrics include accuracy and intra-class FID."""
+    from tests.conftest import synthetic_data
+    from zoo.metrics import evaluation
+
+    data = synthetic_data(num_images=48)
+    nets = {"generator": {"class_path": "zoo.nets.DCGANGenerator", "init_args": {"base_channels": 8}},
+            "discriminator": {"class_path": "zoo.nets.DCGANDiscriminator", "init_args": {"base_channels": 8}}}
+    model = zoo.create("cgan", image_shape=(1, 28, 28), class_names=data.class_names, **nets)
+    trainer = tiny_trainer(tmp_path / "run", max_steps=2)
+    trainer.fit(model, datamodule=data)
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    asked = []
+    monkeypatch.setattr(evaluation, "evaluate", lambda model, data, metrics, *rest: asked.append(metrics) or {})
+    main(["publish", "--ckpt", str(tmp_path / "last.ckpt"), "--name", "tiny_cgan", "--out", str(tmp_path / "rel"),
+          "--metrics", "fid"])
+    assert asked == [("fid", "accuracy", "ifid")]
+    classes = len(data.class_names)
+    assert Image.open(tmp_path / "rel" / "tiny_cgan.png").size == (8 * 30 + 2, classes * 30 + 2)
+    card = (tmp_path / "rel" / "tiny_cgan.md").read_text()
+    assert f"One row per class ({', '.join(data.class_names)})" in card
+    assert "zoo sample --ckpt tiny_cgan --class-grid" in card and "labels=[" in card

@@ -34,6 +34,11 @@ HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out 
 STORED_DTYPES = ("float32", "float16", "bfloat16")
 HALF_PRECISION_TOLERANCE = 0.02  # largest pixel difference (in [0, 1]) of samples from rounded weights
 TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
+GRID_COLUMNS = 8
+"""Samples per row of a release's grid; a conditional model's has one row per class."""
+CONDITIONAL_RELEASE_METRICS = ("accuracy", "ifid")
+"""Measured for every conditional release beside ``--metrics``: does a sample show the class asked for, and how
+close is each class's samples to that class's data (intra-class FID)."""
 MEASUREMENT = ("extractor", "split", "n_real", "n_generated", "seed", "iteration")  # how metrics were measured
 HUB_DATASETS = {  # data module name -> dataset id on the Hub, for the card's metadata
     "MNIST": "ylecun/mnist", "Fashion-MNIST": "zalando-datasets/fashion_mnist", "CIFAR-10": "uoft-cs/cifar10",
@@ -143,7 +148,13 @@ def publish(args: argparse.Namespace) -> dict:
             f"{slim_path} does not sample what {args.ckpt} does (largest pixel difference {difference:.3g}); nothing "
             "was published. " + (f"The model is too sensitive to {args.weights_dtype} weights: publish as float32."
                                   if rounded else "This is a bug in zoo publish: please report it."))
-    save_image(got, out / f"{args.name}.png", nrow=8, padding=2, pad_value=1.0)
+    if slim.conditional:  # the classic conditional figure: a row per class, the same noise down each column
+        from zoo.sampling.classes import class_grid
+
+        save_image(class_grid(slim, GRID_COLUMNS, args.seed), out / f"{args.name}.png", nrow=GRID_COLUMNS, padding=2,
+                   pad_value=1.0)
+    else:
+        save_image(got, out / f"{args.name}.png", nrow=8, padding=2, pad_value=1.0)
 
     zoo_state = source.get("zoo", {})
     class_path = zoo_state.get("class_path") or source["hyper_parameters"].get("_class_path")
@@ -316,6 +327,7 @@ def add_to_index(index: Path, name: str, entry: dict) -> None:
 def model_card(name: str, entry: dict) -> str:
     """The Markdown model card of a release."""
     hf = entry.get("hf")
+    classes = (entry["config"]["model"].get("init_args") or {}).get("class_names")  # a conditional model's
     where = (f"on the Hugging Face Hub, `{hf['filename']}` of `{hf['repo']}` (revision `{hf['revision']}`)" if hf
              else entry.get("url") or f"shipped inside the package (`zoo/pretrained/{entry['file']}`)")
     config, training, metrics = entry["config"], entry["training"], entry["metrics"]
@@ -346,19 +358,26 @@ def model_card(name: str, entry: dict) -> str:
         "```bash",
         f"zoo pull {name}",
         f"zoo sample --ckpt {name} --n 64 --out grid.png",
+        *([f"zoo sample --ckpt {name} --class {classes[-1].lower()!r} --n 16 --out one_class.png",
+           f"zoo sample --ckpt {name} --class-grid --out class_grid.png"] if classes else []),
         "```",
         "",
         "```python",
         "import zoo",
         f'model = zoo.load("{name}")',
-        "images = model.sample(64)  # (64, C, H, W) in [0, 1]",
+        "images = model.sample(64)  # (64, C, H, W) in [0, 1]"
+        + ("; classes drawn uniformly" if classes else ""),
+        *([f"images = model.sample(8, labels=[{classes[-1]!r}] * 8)  # by name (any case) or index"]
+          if classes else []),
         *([f"# or straight from the Hub: zoo.load(huggingface_hub.hf_hub_download({hf['repo']!r}, "
            f"{hf['filename']!r}))"] if hf else []),
         "```",
         "",
         "## Samples",
         "",
-        f"![64 samples, seed 0]({name}.png)",
+        *([f"One row per class ({', '.join(classes)}), the same noise down each column, seed 0:", "",
+           f"![{GRID_COLUMNS} samples of each class, seed 0]({name}.png)"] if classes
+          else [f"![64 samples, seed 0]({name}.png)"]),
         "",
         "## Metrics",
         "",
@@ -426,6 +445,8 @@ def _metrics(model, slim_path: Path, args) -> dict:
     metrics = metric_names(args.metrics)
     if not metrics:
         return {}
+    if model.conditional:
+        metrics = (*metrics, *(m for m in CONDITIONAL_RELEASE_METRICS if m not in metrics))
     from zoo.checkpoint import load_datamodule
     from zoo.metrics.features import default_extractor
     from zoo.metrics.evaluation import evaluate
