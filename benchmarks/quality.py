@@ -91,17 +91,21 @@ def train(name: str, minutes: float, out_dir: Path) -> tuple[Path, float]:
 
 
 @torch.no_grad()
-def autoencoding_scores(model, test: torch.Tensor) -> dict:
-    """Reconstruction MSE in [0, 1] units and the test -ELBO (nats/image), where the model defines them."""
+def autoencoding_scores(model, test: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
+    """Reconstruction MSE in [0, 1] units and the test -ELBO (nats/image), where the model defines them (a
+    conditional model's with the images' ``labels``)."""
     model.eval()
     images = test * 2 - 1
+    labels = labels if getattr(model, "conditional", False) else None
+    parts = zip(images.split(500), labels.split(500) if labels is not None else [None] * len(images))
     scores = {}
     if hasattr(model, "reconstruct"):
-        errors = [pixel_mse(model.reconstruct(chunk), chunk).item() * len(chunk) for chunk in images.split(500)]
+        errors = [pixel_mse(model.reconstruct(chunk, *(() if y is None else (y,))), chunk).item() * len(chunk)
+                  for chunk, y in parts]
         scores["recon_mse"] = sum(errors) / len(images)  # pixel_mse measures in [0, 1] units
     if hasattr(model, "elbo_terms"):
         try:
-            scores["nelbo_nats"] = mean_nelbo(model, images)
+            scores["nelbo_nats"] = mean_nelbo(model, images, labels=labels)
         except OmittedNetError:  # AVB's KL estimate needs its adversary, which a published file leaves out
             scores["nelbo_nats"] = None
     return scores
@@ -111,8 +115,8 @@ def score(name: str, checkpoint: Path, seconds: float | None, args, classifier, 
     model, data = zoo.load(checkpoint), load_datamodule(checkpoint)
     metrics = ("fid", "kid", "is", "pr", "diversity", "nll", *(("accuracy", "ifid") if model.conditional else ()))
     row = evaluate(model, data, metrics, args.n, "test", "fmnist-classifier", 0, args.nll_k, args.nll_images)
-    test, _ = real_images(data, "test", args.recon_images)
-    row.update(autoencoding_scores(model, test))
+    test, test_labels = real_images(data, "test", args.recon_images)
+    row.update(autoencoding_scores(model, test, test_labels))
     if row.get("nelbo_nats", 0) is None and zoo.pretrained.is_pretrained(name):  # measured when it was published
         row["nelbo_nats"] = zoo.pretrained.get(name).metrics.get("nelbo_nats")
     row.update(name=name, seconds=seconds, classes=classes_covered(generated_images(model, 2000) * 2 - 1, classifier))

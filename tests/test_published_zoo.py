@@ -22,7 +22,6 @@ NOT_YET_PUBLISHED: set[str] = {
     "betatc_vae",
     "cgan",
     "cgan_pd",
-    "cvae",
     "dragan",
     "infogan",
     "iwae",
