@@ -33,7 +33,7 @@ from zoo.pretrained import get, list_pretrained, pull
 from zoo.registry import get_model
 from zoo.sampling.latent_priors import GMM_COMPONENTS, KINDS, PLAIN, TWO_STAGE, fit_prior
 
-from samplers import _published_sha256, _verdict  # benchmarks/ is the script's folder: one verdict rule for both
+from samplers import _published_sha256, _verdict, pending_lines  # benchmarks/ is the script's folder: one verdict rule for both
 
 REPO = Path(__file__).resolve().parent.parent
 STORE = REPO / "docs" / "latent_prior_results.json"
@@ -91,12 +91,7 @@ def section(rows: dict[str, dict]) -> list[str]:
         verdicts = "; ".join(f"{kind} {_verdict(r[kind], r[PLAIN])}" for kind in KINDS if r.get(kind))
         lines.append(f"| {name} | {r['latent_dim']} | {_spread(r[PLAIN])} | {_spread(r.get('gmm', []))} | "
                      f"{_spread(r.get('two-stage', []))} | {verdicts} |")
-    pending = sorted(set(encoder_checkpoints()) - set(current))
-    if pending:
-        lines += ["", "Not measured yet (published after the last run, or retrained since): "
-                  + ", ".join(f"`{name}`" for name in pending)
-                  + f"; `python benchmarks/latent_priors.py --names {','.join(pending)}` adds them."]
-    return lines
+    return lines + pending_lines(set(encoder_checkpoints()) - set(current), "latent_priors.py")
 
 
 def encoder_checkpoints() -> list[str]:

@@ -91,12 +91,17 @@ def section(rows: dict[str, dict]) -> list[str]:
                 f"{verdict} on {', '.join(f'`{n}`' for n in verdicts if verdicts[n] == verdict)}"
                 for verdict in ("better", "worse", "no clear difference") if verdict in verdicts.values())
                 + f" (of {len(verdicts)} measured)."]
-    pending = sorted(set(admitting()) - set(current))
-    if pending:
-        lines += ["", "Not measured yet (published after the last run, or retrained since): "
-                  + ", ".join(f"`{name}`" for name in pending)
-                  + f"; `python benchmarks/samplers.py --names {','.join(pending)}` adds them."]
-    return lines
+    return lines + pending_lines(set(admitting()) - set(current), "samplers.py")
+
+
+def pending_lines(pending: set[str], script: str) -> list[str]:
+    """The line naming the published checkpoints a benchmark has not measured yet, and the command that adds them."""
+    if not pending:
+        return []
+    names = sorted(pending)
+    return ["", "Not measured yet (published after the last run, or retrained since): "
+            + ", ".join(f"`{name}`" for name in names)
+            + f"; `python benchmarks/{script} --names {','.join(names)}` adds them."]
 
 
 def admitting() -> list[str]:
