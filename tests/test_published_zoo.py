@@ -33,15 +33,12 @@ NOT_YET_PUBLISHED: set[str] = {
 
 # Published although their own FID curve does not show that training is over (still improving, or too short to
 # judge; the card and the results table say so). The test below keeps this set exact.
-PUBLISHED_UNCONVERGED: set[str] = set()
+PUBLISHED_UNCONVERGED: set[str] = {"fgan_fashion_mnist"}  # 80 epochs, still gaining slowly
 
 # Published before zoo kept best.ckpt, with the run's last weights although an earlier iteration logged a lower FID
 # (issue #32: to be republished at their best by benchmarks/release.py). The test below keeps this set exact.
 PUBLISHED_PAST_THEIR_BEST: set[str] = {
-    "alpha_gan_paper_fashion_mnist",
     "dcgan_fashion_mnist",
-    "dcgan_small_fashion_mnist",
-    "fgan_fashion_mnist",
     "vaegan_fashion_mnist",
     "wgangp_fashion_mnist",
 }
