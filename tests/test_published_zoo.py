@@ -20,7 +20,6 @@ NOT_YET_PUBLISHED: set[str] = {
     "acgan",
     "beta_vae",
     "betatc_vae",
-    "cgan",
     "cgan_pd",
     "dragan",
     "infogan",
