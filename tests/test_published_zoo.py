@@ -22,7 +22,6 @@ NOT_YET_PUBLISHED: set[str] = {
     "cgan_pd",
     "dragan",
     "infogan",
-    "iwae",
     "lsgan",
     "sngan",
     "vamp_vae",
