@@ -24,7 +24,6 @@ NOT_YET_PUBLISHED: set[str] = {
     "infogan",
     "lsgan",
     "sngan",
-    "vamp_vae",
     "vqvae",
 }
 
