@@ -13,9 +13,9 @@ from zoo.pretrained import get, list_pretrained, pull, sha256_of
 
 MIN_CLASSES = 8  # of Fashion-MNIST's 10, by the shipped classifier, for a published default config
 
-# Shipped Fashion-MNIST configs not published yet (the conditional models of issue #33, the GAN baselines of issue #34
-# and the VAE baselines of issue #35 wait for their releases). The test below keeps
-# this set exact: publishing one fails it until the name is removed here, and a new config without a checkpoint too.
+# Shipped Fashion-MNIST configs not published yet (the GAN baselines of issue #34 and the VQ-VAE of issue #35 wait for
+# their releases). The test below keeps this set exact: publishing one fails it until the name is removed here, and a
+# new config without a checkpoint too.
 NOT_YET_PUBLISHED: set[str] = {
     "dragan",
     "infogan",
