@@ -49,7 +49,9 @@ def logs(root: Path, name: str) -> list[Path]:
 
 
 def fit(name: str, root: Path, resume: bool = False) -> None:
-    command = ["zoo", "fit", "--config", f"{name}.yaml", f"--trainer.default_root_dir={root}",
+    # The config file this script lengthens, not the installed package's copy of it (another checkout's, if the
+    # package is installed in editable mode from there).
+    command = ["zoo", "fit", "--config", str(CONFIGS / f"{name}.yaml"), f"--trainer.default_root_dir={root}",
                "--trainer.enable_progress_bar=false", *(["--ckpt_path", "last"] if resume else [])]
     subprocess.run(command, check=True, env={**os.environ, "WANDB_MODE": "offline"})
 
