@@ -2,6 +2,8 @@
 restarts against hand computations; the PixelCNN's causality by autograd; the two training stages, resume across
 their boundary, sampling and the sampling modes it refuses."""
 
+import json
+
 import pytest
 import torch
 from lightning.pytorch import Callback, seed_everything
@@ -10,6 +12,7 @@ import zoo
 from tests.conftest import fashion_mnist, needs_fashion_mnist, run_in_process, synthetic_data, tiny_trainer
 from zoo.arguments import InvalidArgument
 from zoo.losses.vector_quantization import codebook_loss, commitment_loss, perplexity, straight_through
+from zoo.models.vqvae import VQVAE
 from zoo.nets.pixelcnn import GatedPixelCNN
 from zoo.nets.quantizer import VectorQuantizer, ema_codebook_update, nearest_codes
 from zoo.sampling.latent import interpolation_strips, latent_arithmetic
@@ -247,6 +250,31 @@ def test_a_resumed_run_continues_bit_for_bit_across_the_stage_boundary(stop, tmp
         for pa, pb in zip(a.state.values(), b.state.values()):
             assert all(torch.equal(pa[k], pb[k]) for k in pa if torch.is_tensor(pa[k]))
     assert straight.sample(4, seed=0).equal(resumed.sample(4, seed=0))
+
+
+def test_a_float16_release_is_checked_on_the_decoder_and_prior_outputs_not_on_drawn_codes(tmp_path):
+    """Rounding the weights moves the PixelCNN's probabilities a little, and a little is enough to flip a drawn
+    code (and every later one of its grid), so zoo publish compares what the weights compute continuously."""
+    from zoo.cli import main
+
+    model, _ = _fit(tmp_path / "run", 12, save_to=tmp_path / "run.ckpt")
+    probe = model.rounding_probe(8, seed=0)
+    assert probe.shape == (8, 28 * 28 + 16 * 49) and 0 <= probe.min() and probe.max() <= 1
+    assert torch.equal(probe, model.rounding_probe(8, seed=0)) and model.training
+    probabilities = probe[:, 28 * 28:].view(8, 16, 7, 7)
+    torch.testing.assert_close(probabilities.sum(1), torch.ones(8, 7, 7))  # p(k | k_<i) over the 16 codes
+    with torch.no_grad():  # the probe sees the prior: a nudge to its weights moves it, slightly
+        for parameter in model.prior.parameters():
+            parameter.mul_(1.001)
+    moved = (model.rounding_probe(8, seed=0) - probe)[:, 28 * 28:].abs().max().item()
+    assert 0 < moved < 0.02
+    main(["publish", "--ckpt", str(tmp_path / "run.ckpt"), "--which", "last", "--name", "tiny_vq", "--out",
+          str(tmp_path / "release"), "--metrics", "none", "--weights-dtype", "float16"])
+    training = json.loads((tmp_path / "release" / "tiny_vq.entry.json").read_text())["tiny_vq"]["training"]
+    assert training["rounding_probe"] == VQVAE.ROUNDING_PROBE and 0 < training["largest_sample_difference"] < 0.02
+    assert f"{VQVAE.ROUNDING_PROBE} within" in (tmp_path / "release" / "tiny_vq.md").read_text()
+    released = zoo.load(tmp_path / "release" / "tiny_vq.ckpt")
+    assert released.sample(4, seed=1).shape == (4, 1, 28, 28)
 
 
 def test_interpolation_and_latent_arithmetic_are_refused_with_the_reason(tmp_path):

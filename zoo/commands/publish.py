@@ -32,7 +32,7 @@ from zoo.runs import check_writable
 
 HELP = "prepare a pretrained release: zoo publish --ckpt PATH --name NAME --out DIR [--metrics ...] [--n 2000]"
 STORED_DTYPES = ("float32", "float16", "bfloat16")
-HALF_PRECISION_TOLERANCE = 0.02  # largest pixel difference (in [0, 1]) of samples from rounded weights
+HALF_PRECISION_TOLERANCE = 0.02  # largest difference (in [0, 1]) of a model's rounding probe from rounded weights
 TRAINING_ONLY = ("optimizer_states", "lr_schedulers", "loops", "callbacks", "epoch", "global_step")
 GRID_COLUMNS = 8
 """Samples per row of a release's grid; a conditional model's has one row per class."""
@@ -140,21 +140,22 @@ def publish(args: argparse.Namespace) -> dict:
     omitted = () if args.with_optimizer or args.with_training_nets else original.training_only_nets()
     torch.save(slim_checkpoint(source, args.with_optimizer, args.weights_dtype, omitted), slim_path)
     slim = load(slim_path)
-    expected, got = original.sample(64, seed=args.seed), slim.sample(64, seed=args.seed)
+    expected, got = original.rounding_probe(64, args.seed), slim.rounding_probe(64, args.seed)
     difference = (expected - got).abs().max().item()
     if difference > (HALF_PRECISION_TOLERANCE if rounded else 0):
         slim_path.unlink()
         raise CheckpointError(
-            f"{slim_path} does not sample what {args.ckpt} does (largest pixel difference {difference:.3g}); nothing "
-            "was published. " + (f"The model is too sensitive to {args.weights_dtype} weights: publish as float32."
-                                  if rounded else "This is a bug in zoo publish: please report it."))
+            f"{slim_path} does not sample what {args.ckpt} does (largest difference {difference:.3g} in the "
+            f"{original.ROUNDING_PROBE}); nothing was published. "
+            + (f"The model is too sensitive to {args.weights_dtype} weights: publish as float32."
+               if rounded else "This is a bug in zoo publish: please report it."))
     if slim.conditional:  # the classic conditional figure: a row per class, the same noise down each column
         from zoo.sampling.classes import class_grid
 
         save_image(class_grid(slim, GRID_COLUMNS, args.seed), out / f"{args.name}.png", nrow=GRID_COLUMNS, padding=2,
                    pad_value=1.0)
     else:
-        save_image(got, out / f"{args.name}.png", nrow=8, padding=2, pad_value=1.0)
+        save_image(slim.sample(64, seed=args.seed), out / f"{args.name}.png", nrow=8, padding=2, pad_value=1.0)
 
     zoo_state = source.get("zoo", {})
     class_path = zoo_state.get("class_path") or source["hyper_parameters"].get("_class_path")
@@ -194,6 +195,7 @@ def publish(args: argparse.Namespace) -> dict:
             **({"omitted_nets": list(omitted)} if omitted else {}),
             "weights_dtype": args.weights_dtype,
             **({"largest_sample_difference": round(difference, 6)} if rounded else {}),
+            **({"rounding_probe": original.ROUNDING_PROBE} if rounded and original.ROUNDING_PROBE != "samples" else {}),
             **_run_facts(zoo_state, source if given == args.ckpt else read_checkpoint(given)),
             "published": {"which": "best" if is_best(args.ckpt) else "last", "iteration": zoo_state.get("iteration"),
                           "why": why},
@@ -347,8 +349,9 @@ def model_card(name: str, entry: dict) -> str:
         + (f"; full run config `{config['run_config']}`" if config.get("run_config") else ""),
         f"- **Checkpoint**: {where}; {entry['size']} bytes; sha256 `{entry['sha256']}`"
         + ("; includes the optimiser states (resumable)" if training.get("with_optimizer") else "")
-        + (f"; weights stored as {training['weights_dtype']} (loaded as float32; samples within "
-           f"{training['largest_sample_difference']:.3g} of the float32 weights' per pixel; metrics measured on the "
+        + (f"; weights stored as {training['weights_dtype']} (loaded as float32; "
+           f"{training.get('rounding_probe', 'samples')} within {training['largest_sample_difference']:.3g} of the "
+           f"float32 weights' per {'value' if 'rounding_probe' in training else 'pixel'}; metrics measured on the "
            "stored weights)" if training.get("weights_dtype", "float32") != "float32" else ""),
         *_training_lines(training),
         f"- **Licence**: {entry['license']}",

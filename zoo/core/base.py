@@ -445,6 +445,15 @@ class GenerativeModel(L.LightningModule):
             self.train(was_training)
         return to_unit_range(images)
 
+    ROUNDING_PROBE = "samples"
+    """What :meth:`rounding_probe` returns, as a release's card names it."""
+
+    def rounding_probe(self, n: int, seed: int) -> Tensor:
+        """Values in [0, 1] that weights rounded for storage (``zoo publish --weights-dtype float16``) must reproduce
+        within a small tolerance: ``n`` samples at ``seed``, for a model whose samples move continuously with its
+        weights. A model that draws discrete values from probabilities it computes probes those instead."""
+        return self.sample(n, seed=seed)
+
     # --- checkpoint state --------------------------------------------------------------------------------------
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -225,6 +225,25 @@ class VQVAE(GenerativeModel):
                                   "with decode_codes")
         return self.decode_codes(self.prior.sample(z.view(-1, *self.grid_shape)))
 
+    ROUNDING_PROBE = "decoded images and PixelCNN probabilities of random code grids"
+
+    @torch.no_grad()
+    def rounding_probe(self, n: int, seed: int) -> Tensor:
+        """Not samples: the PixelCNN draws discrete codes, so a probability moved by rounding can flip one draw and
+        with it every later code of a grid. What the weights compute continuously instead: the decoder's images of
+        ``n`` code grids drawn uniformly at ``seed``, and the prior's probabilities p(k | k_<i) of every code at
+        every position of those grids, both in [0, 1]."""
+        codes = torch.randint(self.codebook_size, (n, *self.grid_shape), generator=torch.Generator().manual_seed(seed))
+        was_training = self.training
+        self.eval()
+        try:
+            codes = codes.to(self.device)
+            images = (self.decode_codes(codes) + 1) / 2
+            probabilities = torch.softmax(self.prior(codes).float(), dim=1)
+        finally:
+            self.train(was_training)
+        return torch.cat([images.flatten(1), probabilities.flatten(1)], dim=1)
+
     def inapplicable_modes(self) -> dict[str, str]:
         """The ``zoo sample`` modes that have no meaning for discrete codes, with the reason
         (:func:`zoo.sampling.modes.refused_modes`)."""
