@@ -53,7 +53,7 @@ from zoo.checkpoint import load_datamodule
 from zoo.cli import ZooCLI, shipped_configs
 from zoo.core.omitted import OmittedNetError
 from zoo.losses.reconstruction import pixel_mse
-from zoo.metrics.likelihood import mean_nelbo
+from zoo.metrics.likelihood import NoLikelihood, mean_nelbo
 from zoo.metrics.classifier import classes_covered, load_classifier
 from zoo.metrics.diversity import SETTINGS as DIVERSITY_SETTINGS
 from zoo.metrics.diversity import reference_diversity
@@ -106,8 +106,8 @@ def autoencoding_scores(model, test: torch.Tensor, labels: torch.Tensor | None =
     if hasattr(model, "elbo_terms"):
         try:
             scores["nelbo_nats"] = mean_nelbo(model, images, labels=labels)
-        except OmittedNetError:  # AVB's KL estimate needs its adversary, which a published file leaves out
-            scores["nelbo_nats"] = None
+        except (OmittedNetError, NoLikelihood):  # AVB's KL estimate needs its adversary, which a published file
+            scores["nelbo_nats"] = None         # leaves out; a VQ-VAE with a squared error has no likelihood
     return scores
 
 

@@ -12,6 +12,7 @@ import zoo
 from tests.conftest import fashion_mnist, needs_fashion_mnist, run_in_process, synthetic_data, tiny_trainer
 from zoo.arguments import InvalidArgument
 from zoo.losses.vector_quantization import codebook_loss, commitment_loss, perplexity, straight_through
+from zoo.metrics.likelihood import NoLikelihood
 from zoo.models.vqvae import VQVAE
 from zoo.nets.pixelcnn import GatedPixelCNN
 from zoo.nets.quantizer import VectorQuantizer, ema_codebook_update, nearest_codes
@@ -250,6 +251,23 @@ def test_a_resumed_run_continues_bit_for_bit_across_the_stage_boundary(stop, tmp
         for pa, pb in zip(a.state.values(), b.state.values()):
             assert all(torch.equal(pa[k], pb[k]) for k in pa if torch.is_tensor(pa[k]))
     assert straight.sample(4, seed=0).equal(resumed.sample(4, seed=0))
+
+
+def test_the_negative_elbo_is_the_bernoulli_cost_plus_minus_log_prior_of_the_codes_by_brute_force():
+    torch.manual_seed(0)
+    model = _tiny().eval()
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    terms = model.elbo_terms(x)
+    codes = model.encode(x)
+    log_p = torch.log_softmax(model.prior(codes).float(), dim=1)  # (B, K, 7, 7)
+    minus_log_prior = -sum(log_p[b, codes[b, i, j], i, j] for b in range(3) for i in range(7) for j in range(7)) / 3
+    logits = model.decoder(model.quantizer.lookup(codes)).float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, (x + 1) / 2, reduction="sum") / 3
+    torch.testing.assert_close(terms["kl"], minus_log_prior, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(terms["recon"], bce, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(terms["nelbo"], bce + minus_log_prior, rtol=1e-5, atol=1e-3)
+    with pytest.raises(NoLikelihood, match="reconstruction 'squared' has no -ELBO.*reconstruction: bernoulli"):
+        _tiny(reconstruction="squared").elbo_terms(x)
 
 
 def test_a_float16_release_is_checked_on_the_decoder_and_prior_outputs_not_on_drawn_codes(tmp_path):

@@ -14,6 +14,10 @@ from torch import Tensor
 from zoo.core.variational import log_mean_exp
 
 
+class NoLikelihood(ValueError):
+    """A model's reconstruction cost is not a likelihood, so it has no ELBO (e.g. a VQ-VAE with a squared error)."""
+
+
 def supports_nll(model) -> bool:
     """Whether ``model`` has a Gaussian encoder and an explicit decoder likelihood."""
     return all(hasattr(model, name) for name in ("encode", "posterior_samples", "log_weights")) and getattr(

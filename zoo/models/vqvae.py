@@ -27,6 +27,7 @@ from zoo.arguments import InvalidArgument, NonNegativeFloat, NonNegativeInt, Pos
 from zoo.core.base import GenerativeModel, LossTerms, Update
 from zoo.losses.reconstruction import RECONSTRUCTION_COSTS, pixel_mse, reconstruction_cost
 from zoo.losses.vector_quantization import codebook_loss, commitment_loss, perplexity, straight_through
+from zoo.metrics.likelihood import NoLikelihood
 from zoo.nets import EncoderFactory, GeneratorFactory
 from zoo.nets.pixelcnn import GatedPixelCNN
 from zoo.nets.quantizer import CODEBOOK_UPDATES, VectorQuantizer
@@ -197,6 +198,20 @@ class VQVAE(GenerativeModel):
                 "commitment": commitment_loss(z_e, z_q),
                 "perplexity": perplexity(codes, self.codebook_size),
                 "prior_bits_per_code": self.prior.nll(codes) / math.log(2)}
+
+    def elbo_terms(self, x: Tensor) -> LossTerms:
+        """The ELBO with the one-hot posterior q(z|x) = δ(z_q(x)) and the learned prior (van den Oord et al. 2017,
+        sec. 3.2, whose uniform training prior makes the KL the constant log K): ``-ELBO = -log p(x|z_q) - log p(z_q)``
+        in nats per image, the KL being ``-log p(z_q)`` since q has no entropy; the IWAE bound equals it at every K
+        (all K samples are z_q). Only a Bernoulli decoder (``reconstruction: bernoulli``) is a likelihood."""
+        if self.reconstruction != "bernoulli":
+            raise NoLikelihood(f"{type(self).__name__} with reconstruction {self.reconstruction!r} has no -ELBO: that "
+                               "cost is not a likelihood -log p(x|z). Fix: train with reconstruction: bernoulli.")
+        codes = self.encode(x)
+        recon = reconstruction_cost(self.decoder(self.quantizer.lookup(codes)), (x.float() + 1) / 2,
+                                    self.reconstruction).mean()
+        kl = self.prior.nll(codes) * math.prod(self.grid_shape)  # -log p(z_q) per image: nats per code x codes
+        return {"recon": recon, "kl": kl, "nelbo": recon + kl}
 
     # --- encoding, decoding, sampling --------------------------------------------------------------------------
 
