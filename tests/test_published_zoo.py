@@ -13,8 +13,9 @@ from zoo.pretrained import get, list_pretrained, pull, sha256_of
 
 MIN_CLASSES = 8  # of Fashion-MNIST's 10, by the shipped classifier, for a published default config
 
-# Shipped Fashion-MNIST configs not published yet (the GAN baselines of issue #34 wait for their releases). The test below keeps this set exact: publishing one fails it until the name is removed here, and a
-# new config without a checkpoint too.
+# Shipped Fashion-MNIST configs not published yet (the GAN baselines of issue #34 wait for their releases). The test
+# below keeps this set exact: publishing one fails it until the name is removed here, and a new config without a
+# checkpoint too.
 NOT_YET_PUBLISHED: set[str] = {
     "dragan",
     "infogan",
