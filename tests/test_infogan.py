@@ -4,6 +4,7 @@ read, the codes grid, code accuracy, and (slow) that it learns real Fashion-MNIS
 The registry-driven tests (test_models, test_density_samplers, test_fuzz_errors, test_configs) cover the rest."""
 
 import itertools
+import json
 import math
 
 import pytest
@@ -13,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 import zoo
-from tests.conftest import REPO, fashion_mnist, needs_fashion_mnist, run_in_process, tiny_trainer
+from tests.conftest import REPO, fashion_mnist, needs_fashion_mnist, run_in_process, synthetic_data, tiny_trainer
 from zoo.arguments import InvalidArgument
 from zoo.core.adversarial import AdversarialTechniques
 from zoo.core.codes import LatentCodes
@@ -297,6 +298,27 @@ def test_code_accuracy_is_refused_for_models_without_a_categorical_code(tmp_path
     code, err = run_in_process(["evaluate", "--ckpt", str(tmp_path / "gan.ckpt"), "--metrics", "code_accuracy"])
     assert code == 1 and "zoo: error: code_accuracy matches a categorical latent code" in err
     assert "fix: leave code_accuracy out of --metrics" in err
+
+
+def test_a_release_of_a_model_with_a_categorical_code_reports_its_code_accuracy(tmp_path):
+    """zoo publish adds code_accuracy for such a model when the extractor is a classifier; a GAN gets none."""
+    from zoo.cli import main
+
+    for name, model in (("tiny_infogan", _small()), ("tiny_gan", zoo.create("gan", image_shape=(1, 28, 28),
+                                                                              latent_dim=8))):
+        torch.manual_seed(0)
+        trainer = tiny_trainer(tmp_path / name, max_steps=2)
+        trainer.fit(model, datamodule=synthetic_data(num_test_images=40))
+        trainer.save_checkpoint(tmp_path / f"{name}.ckpt")
+        main(["publish", "--ckpt", str(tmp_path / f"{name}.ckpt"), "--which", "last", "--name", name, "--out",
+              str(tmp_path / "release"), "--metrics", "fid", "--n", "30", "--extractor", "fmnist-classifier"])
+    entries = {name: json.loads((tmp_path / "release" / f"{name}.entry.json").read_text())[name]["metrics"]
+               for name in ("tiny_infogan", "tiny_gan")}
+    coded = entries["tiny_infogan"]
+    assert 0.1 <= coded["code_accuracy[fmnist-classifier]"] <= 1  # the best matching is at least chance
+    assert sorted(coded["code_assignment[fmnist-classifier]"]) == list(range(10))  # one class per value
+    assert "fid[fmnist-classifier]" in coded and "code_accuracy[fmnist-classifier]" not in entries["tiny_gan"]
+    assert "code_accuracy[fmnist-classifier]" in (tmp_path / "release" / "tiny_infogan.md").read_text()
 
 
 # --- configs (tests/test_configs.py builds and trains each on tiny files) ----------------------------------------

@@ -451,11 +451,14 @@ def _metrics(model, slim_path: Path, args) -> dict:
     if model.conditional:
         metrics = (*metrics, *(m for m in CONDITIONAL_RELEASE_METRICS if m not in metrics))
     from zoo.checkpoint import load_datamodule
-    from zoo.metrics.features import default_extractor
+    from zoo.metrics.codes import has_categorical_code
     from zoo.metrics.evaluation import evaluate
+    from zoo.metrics.features import default_extractor, is_classifier
 
     data = load_datamodule(slim_path, **({"data_dir": args.data_dir} if args.data_dir else {}))
     extractor = args.extractor or default_extractor(data)
+    if has_categorical_code(model) and is_classifier(extractor) and "code_accuracy" not in metrics:
+        metrics = (*metrics, "code_accuracy")  # what an unsupervised code learned: which class each value draws
     return evaluate(model, data, metrics, args.n, args.split, extractor, args.seed)
 
 

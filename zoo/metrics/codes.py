@@ -63,6 +63,12 @@ def best_assignment(counts: Tensor) -> tuple[list[int | None], int]:
     return assignment, total
 
 
+def has_categorical_code(model) -> bool:
+    """Whether ``model`` has a categorical latent code (InfoGAN's), which ``code_accuracy`` can match to classes."""
+    codes = model.latent_codes()
+    return codes is not None and codes.categorical > 0
+
+
 def check_code_accuracy(model) -> None:
     """Refuse ``code_accuracy`` for a model without a categorical code, naming the reason and the fix."""
     name = type(model).__name__
