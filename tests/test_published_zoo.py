@@ -19,7 +19,6 @@ MIN_CLASSES = 8  # of Fashion-MNIST's 10, by the shipped classifier, for a publi
 NOT_YET_PUBLISHED: set[str] = {
     "dragan",
     "infogan",
-    "lsgan",
 }
 
 # Published although their own FID curve does not show that training is over (still improving, or too short to
@@ -28,6 +27,7 @@ PUBLISHED_UNCONVERGED: set[str] = {
     "fgan_fashion_mnist",  # 80 epochs, still gaining slowly
     "wgangp_fashion_mnist",  # 153 epochs (4.5 CPU-hours), still gaining slowly
     "sngan_fashion_mnist",  # 90 epochs, still gaining (7.2% over the last fifth)
+    "lsgan_fashion_mnist",  # 90 epochs, still gaining (8.5% over the last fifth)
 }
 
 FASHION_MNIST = sorted(e.name for e in list_pretrained() if e.dataset == "Fashion-MNIST")
