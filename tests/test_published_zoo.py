@@ -18,7 +18,6 @@ MIN_CLASSES = 8  # of Fashion-MNIST's 10, by the shipped classifier, for a publi
 # checkpoint too.
 NOT_YET_PUBLISHED: set[str] = {
     "dragan",
-    "infogan",
 }
 
 # Published although their own FID curve does not show that training is over (still improving, or too short to
