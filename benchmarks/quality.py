@@ -261,17 +261,23 @@ def published_report(args) -> list[str]:
         "", "# Equal small budget: every config for 2 minutes", ""]
 
 
+def section_start(rows: dict, key: str, intro: str, header: str, alignment: str) -> tuple[dict, list[str]]:
+    """The rows that have a value for ``key`` (by name) and, when there are any, the section's opening paragraph
+    and its table's header lines (no lines when there are none)."""
+    selected = {name: r for name, r in sorted(rows.items()) if r.get(key) is not None}
+    return selected, (["", intro, "", header, alignment] if selected else [])
+
+
 def conditional_section(rows: dict) -> list[str]:
     """The conditional models' own columns: does a sample show the class asked for, and the intra-class FID."""
     tag = "[fmnist-classifier]"
-    conditional = {name: r for name, r in sorted(rows.items()) if r.get("accuracy" + tag) is not None}
-    if not conditional:
-        return []
-    lines = ["", "Conditional models, asked for each class in turn (`zoo evaluate --metrics accuracy,ifid`): "
-             "accuracy = the share of samples the shipped classifier assigns to the class asked for (its accuracy on "
-             "as many real test images in brackets); iFID = per class, FID of that class's samples against that "
-             "class's test images, averaged over the classes (the worst class beside it).", "",
-             "| model | accuracy | mean iFID | worst class (iFID) |", "| --- | ---: | ---: | --- |"]
+    conditional, lines = section_start(
+        rows, "accuracy" + tag,
+        "Conditional models, asked for each class in turn (`zoo evaluate --metrics accuracy,ifid`): accuracy = the "
+        "share of samples the shipped classifier assigns to the class asked for (its accuracy on as many real test "
+        "images in brackets); iFID = per class, FID of that class's samples against that class's test images, "
+        "averaged over the classes (the worst class beside it).",
+        "| model | accuracy | mean iFID | worst class (iFID) |", "| --- | ---: | ---: | --- |")
     for name, r in conditional.items():
         per_class = r.get("ifid_per_class" + tag) or {}
         worst = max(per_class, key=per_class.get) if per_class else None
@@ -284,14 +290,13 @@ def code_section(rows: dict) -> list[str]:
     """What the unsupervised models' categorical code learned (InfoGAN, Chen et al. 2016): the best one-to-one
     assignment of its values to the classes, and its accuracy on the shipped classifier's predictions."""
     tag = "[fmnist-classifier]"
-    coded = {name: r for name, r in sorted(rows.items()) if r.get("code_accuracy" + tag) is not None}
-    if not coded:
-        return []
-    lines = ["", "Models with a categorical latent code, trained without labels (`zoo evaluate --metrics "
-             "code_accuracy`): each value of the code draws as many samples (the rest of the latent from the prior), "
-             "the shipped classifier sorts them, and the best one-to-one assignment of values to classes gives the "
-             "accuracy: 1 when each value draws one class of its own, about 0.1 for a code that ignores the classes.", "",
-             "| model | code accuracy | the class of each code value, in order |", "| --- | ---: | --- |"]
+    coded, lines = section_start(
+        rows, "code_accuracy" + tag,
+        "Models with a categorical latent code, trained without labels (`zoo evaluate --metrics code_accuracy`): "
+        "each value of the code draws as many samples (the rest of the latent from the prior), the shipped "
+        "classifier sorts them, and the best one-to-one assignment of values to classes gives the accuracy: 1 when "
+        "each value draws one class of its own, about 0.1 for a code that ignores the classes.",
+        "| model | code accuracy | the class of each code value, in order |", "| --- | ---: | --- |")
     classes = FashionMNISTDataModule.class_names
     for name, r in coded.items():
         assignment = ", ".join("–" if k is None else classes[k] for k in r.get("code_assignment" + tag) or [])
